@@ -1,0 +1,1 @@
+"""The only package that talks to Redis. Stores expose intention-named methods."""

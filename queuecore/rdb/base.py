@@ -1,0 +1,54 @@
+"""What every rdb store shares: a client, its scripts, and the error edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from queuecore.errors import RedisUnavailableError
+from queuecore.rdb.connection import RedisClient, RedisSettings
+from queuecore.rdb.scripts import ScriptRegistry
+
+
+@contextmanager
+def redis_errors() -> Iterator[None]:
+    """Turn connection-level failures into RedisUnavailableError; other errors pass through."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise RedisUnavailableError(str(exc) or type(exc).__name__) from exc
+    except redis.ResponseError as exc:
+        # A Sentinel failover or a loading replica answers like this until the new primary is up.
+        text = str(exc)
+        if text.startswith(("READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN")):
+            raise RedisUnavailableError(text) from exc
+        raise
+
+
+class RedisStore:
+    """Base of the rdb stores. Each store owns the Redis calls of one part of the system."""
+
+    def __init__(self, client: RedisClient) -> None:
+        self.client = client
+        self.scripts = ScriptRegistry(client)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        return cls(RedisSettings.from_url(url).connect())
+
+    @property
+    def is_cluster(self) -> bool:
+        from redis.cluster import RedisCluster
+
+        return isinstance(self.client, RedisCluster)
+
+    def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        with redis_errors():
+            return self.scripts(name, keys, args)
+
+    def ping(self) -> bool:
+        with redis_errors():
+            return bool(self.client.ping())
