@@ -51,6 +51,12 @@ INSTALLED_APPS = [
     "dashboard",
 ]
 
+# The demo app (example handlers, `manage.py demo`) only where asked for; never in production by
+# default. scripts/run sets DEMO=1.
+DEMO = env_bool("DEMO", DEBUG)
+if DEMO:
+    INSTALLED_APPS.append("demo")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -131,6 +137,8 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if PR
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Load balancers probe /healthz over plain HTTP inside the network; don't redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 
 # The one place queuecore is configured from Django (read by queuecore.contrib.django.conf).
@@ -142,6 +150,24 @@ QUEUECORE = {
     "SHUTDOWN_TIMEOUT": 8,
     "SCHEDULE": [],
     "READ_ONLY": env_bool("QUEUECORE_READ_ONLY", False),
+    # Bearer token Prometheus sends to /metrics (a logged-in dashboard user needs none).
+    "METRICS_TOKEN": os.environ.get("QUEUECORE_METRICS_TOKEN", ""),
+    # JSON API tokens: "token:username,..."; a token acts as that user, with that user's role.
+    "API_TOKENS": {
+        token: user
+        for token, _, user in (i.partition(":") for i in env_list("QUEUECORE_API_TOKENS", []))
+        if token and user
+    },
+}
+
+# Django's own task API (@task ... .enqueue()) onto these queues; runworker executes them.
+# Priority >= 50 goes to "critical", <= -50 to "low", else the task's queue_name (see the backend).
+TASKS = {
+    "default": {
+        "BACKEND": "queuecore.contrib.django.tasks_backend.QueuecoreBackend",
+        "QUEUES": ["critical", "default", "low"],
+        "OPTIONS": {},
+    }
 }
 
 LOGGING = {

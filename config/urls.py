@@ -8,5 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # healthz (no login) and metrics (login or bearer token), before the dashboard's catch-alls.
+    path("", include("queuecore.contrib.django.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "SHUTDOWN_TIMEOUT": 8,
     "SCHEDULE": [],
     "READ_ONLY": False,
+    "METRICS_TOKEN": "",
+    "API_TOKENS": {},
 }
 
 

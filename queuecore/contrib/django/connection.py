@@ -1,0 +1,64 @@
+"""Process-wide queuecore objects for the Django side, one per Redis URL (each holds a pool).
+
+Created on first use, never at import or app-ready time, so ``manage.py`` commands that don't touch
+Redis (migrate, check, collectstatic) never connect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import TYPE_CHECKING
+
+from queuecore.contrib.django.conf import redis_url
+from queuecore.rdb.base import RedisStore
+from queuecore.rdb.connection import RedisSettings
+
+if TYPE_CHECKING:
+    from queuecore.client import Client
+    from queuecore.inspector import Inspector
+
+# A health probe must answer quickly even when Redis hangs: the proxy's check has a deadline.
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+_lock = threading.Lock()
+_inspectors: dict[str, Inspector] = {}
+_clients: dict[str, Client] = {}
+_probes: dict[str, RedisStore] = {}
+
+
+def shared_inspector(url: str | None = None) -> Inspector:
+    from queuecore.inspector import Inspector
+
+    url = url or redis_url()
+    with _lock:
+        found = _inspectors.get(url)
+        if found is None:
+            found = _inspectors[url] = Inspector.from_url(url)
+        return found
+
+
+def shared_client(url: str | None = None) -> Client:
+    from queuecore.client import Client
+
+    url = url or redis_url()
+    with _lock:
+        found = _clients.get(url)
+        if found is None:
+            found = _clients[url] = Client.from_url(url)
+        return found
+
+
+def health_probe(url: str | None = None) -> RedisStore:
+    """A store on its own short-timeout connection, so a slow Redis fails the probe fast."""
+    url = url or redis_url()
+    with _lock:
+        found = _probes.get(url)
+        if found is None:
+            settings = dataclasses.replace(
+                RedisSettings.from_url(url),
+                socket_timeout=HEALTH_TIMEOUT_SECONDS,
+                socket_connect_timeout=HEALTH_TIMEOUT_SECONDS,
+            )
+            found = _probes[url] = RedisStore(settings.connect())
+        return found

@@ -1,0 +1,30 @@
+"""``/healthz``: is this dashboard able to serve, i.e. is Redis reachable? No login, never cached.
+
+200 ``{"status": "ok", "redis": "ok"}`` when Redis answers PING within a short timeout, else 503
+``{"status": "unavailable", "redis": "<why>"}`` — for a load balancer, a container healthcheck or
+systemd's watchdog. The database is not checked: the dashboard reads everything it shows from Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from queuecore.contrib.django.connection import health_probe
+from queuecore.errors import QueueCoreError
+
+log = logging.getLogger(__name__)
+
+
+@never_cache
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        health_probe().ping()
+    except QueueCoreError as exc:
+        log.warning("healthz: Redis unreachable: %s", exc)
+        return JsonResponse({"status": "unavailable", "redis": str(exc)}, status=503)
+    return JsonResponse({"status": "ok", "redis": "ok"})
