@@ -101,3 +101,21 @@ class MalformedDataError(QueueCoreError):
         self.key = key
         self.detail = detail
         super().__init__(f"malformed data at {key}: {detail}")
+
+
+class BatchEnqueueError(QueueCoreError):
+    """Some tasks of a batch enqueue were refused; the others were written.
+
+    ``results`` has one entry per task, in input order: the TaskInfo of a written task or the
+    error (DuplicateTaskError, TaskIdConflictError, ...) that refused it.
+    """
+
+    def __init__(self, results: list[object]) -> None:
+        self.results = results
+        self.errors = [r for r in results if isinstance(r, QueueCoreError)]
+        written = len(results) - len(self.errors)
+        first = self.errors[0] if self.errors else None
+        super().__init__(
+            f"{len(self.errors)} of {len(results)} tasks refused ({written} written); "
+            f"first: {first}"
+        )

@@ -51,3 +51,18 @@ class ScriptRegistry:
 
     def __call__(self, name: str, keys: list[str], args: list[Any], client: Any = None) -> Any:
         return self.get(name)(keys=keys, args=args, client=client)
+
+    def queue(self, pipe: Any, name: str, keys: list[str], args: list[Any]) -> None:
+        """Add an EVALSHA of ``name`` to ``pipe`` (a non-transactional pipeline).
+
+        Unlike passing the pipeline to a redis-py ``Script``, this skips the SCRIPT EXISTS round
+        trip redis-py makes before every pipeline execute, so a pipeline stays one round trip.
+        The caller runs it with ``raise_on_error=False``; a NoScriptError reply means Redis forgot
+        the script (restart, SCRIPT FLUSH): call :meth:`load` and send that command again.
+        """
+        pipe.evalsha(self.get(name).sha, len(keys), *keys, *args)
+
+    def load(self, name: str) -> None:
+        """SCRIPT LOAD ``name`` (on every primary, for a cluster client)."""
+        script = self.get(name)
+        script.sha = self._client.script_load(script.script)
