@@ -122,6 +122,15 @@ def scheduler_history_key(entry_id: str) -> str:
     return f"asynq:scheduler_history:{entry_id}"
 
 
+def scheduler_tick_lock_key(entry_identity: str, tick_unix: int) -> str:
+    """Not asynq's: the claim on one tick of one periodic task, shared by all our schedulers.
+
+    ``entry_identity`` is stable across processes (a hash of spec, task and options), unlike asynq's
+    per-process entry UUIDs. Go never reads, scans or counts keys under this name.
+    """
+    return f"asynq:scheduler_tick:{entry_identity}:{tick_unix}"
+
+
 def state_key(qname: str, state: str) -> str:
     """The container key of a state: the pending/active list or a state zset."""
     if state not in ("pending", "active", *ZSET_STATES):
