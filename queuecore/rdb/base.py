@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
+from redis.exceptions import RedisClusterException
 
 from queuecore.errors import RedisUnavailableError
-from queuecore.rdb.connection import RedisClient, RedisSettings
+from queuecore.rdb.connection import RedisClient, RedisSettings, is_transient
 from queuecore.rdb.scripts import ScriptRegistry
 
 
@@ -20,11 +21,15 @@ def redis_errors() -> Iterator[None]:
         yield
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise RedisUnavailableError(str(exc) or type(exc).__name__) from exc
+    except RedisClusterException as exc:
+        # No reachable seed node, or a slot no node serves: the cluster client's own error,
+        # which does not derive from RedisError.
+        raise RedisUnavailableError(str(exc) or type(exc).__name__) from exc
     except redis.ResponseError as exc:
         # A Sentinel failover or a loading replica answers like this until the new primary is up.
-        text = str(exc)
-        if text.startswith(("READONLY", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN")):
-            raise RedisUnavailableError(text) from exc
+        # redis-py strips the code of replies it parses (ReadOnlyError), so ask is_transient.
+        if is_transient(exc):
+            raise RedisUnavailableError(str(exc)) from exc
         raise
 
 

@@ -27,4 +27,15 @@ def queuecore_setting(name: str) -> Any:
 
 
 def redis_url() -> str:
+    """The Redis to use, as a URL.
+
+    ``QUEUECORE["REDIS"]`` (a URL or a settings dict, see ``RedisSettings.from_mapping``) wins
+    over ``QUEUECORE["REDIS_URL"]``; a dict is turned into the equivalent URL so every consumer
+    keys its shared clients by one string.
+    """
+    configured = getattr(settings, "QUEUECORE", {}) or {}
+    if configured.get("REDIS") is not None:
+        from queuecore.rdb.connection import RedisSettings
+
+        return RedisSettings.coerce(configured["REDIS"]).to_url()
     return str(queuecore_setting("REDIS_URL"))
