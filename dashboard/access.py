@@ -1,0 +1,87 @@
+"""Who may do what: the roles' rules and the global read-only switch, in one place.
+
+Pure decisions over a user's permissions, so they are table-tested and the same function both hides
+a button in a template and refuses the POST on the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from queuecore import TaskState
+from queuecore.contrib.django.conf import queuecore_setting
+
+VIEW = "dashboard.view_dashboard"
+OPERATE = "dashboard.operate_tasks"
+ADMINISTER = "dashboard.administer_queues"
+
+
+class TaskAction(StrEnum):
+    RUN = "run"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+    CANCEL = "cancel"
+
+
+class QueueAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    DELETE = "delete"
+
+
+# Asynqmon's per-state actions (dashboards.md §1.3): what each state's table offers.
+ACTIONS_BY_STATE: dict[TaskState, tuple[TaskAction, ...]] = {
+    TaskState.ACTIVE: (TaskAction.CANCEL,),
+    TaskState.PENDING: (TaskAction.ARCHIVE, TaskAction.DELETE),
+    TaskState.AGGREGATING: (TaskAction.RUN, TaskAction.ARCHIVE, TaskAction.DELETE),
+    TaskState.SCHEDULED: (TaskAction.RUN, TaskAction.ARCHIVE, TaskAction.DELETE),
+    TaskState.RETRY: (TaskAction.RUN, TaskAction.ARCHIVE, TaskAction.DELETE),
+    TaskState.ARCHIVED: (TaskAction.RUN, TaskAction.DELETE),
+    TaskState.COMPLETED: (TaskAction.DELETE,),
+}
+
+
+class PermissionHolder(Protocol):
+    def has_perm(self, perm: str, obj: None = None) -> bool: ...
+
+
+def read_only() -> bool:
+    return bool(queuecore_setting("READ_ONLY"))
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What one user may do right now; templates read it as ``can``."""
+
+    view: bool
+    operate: bool
+    administer: bool
+
+    @classmethod
+    def of(cls, user: PermissionHolder) -> Abilities:
+        writable = not read_only()
+        return cls(
+            view=user.has_perm(VIEW),
+            operate=writable and user.has_perm(OPERATE),
+            administer=writable and user.has_perm(ADMINISTER) and user.has_perm(OPERATE),
+        )
+
+    @property
+    def change(self) -> bool:
+        return self.operate
+
+    def task_action(self, action: TaskAction, state: TaskState) -> bool:
+        return self.operate and action in ACTIONS_BY_STATE[state]
+
+    def bulk_action(self, action: TaskAction, state: TaskState) -> bool:
+        """An action on every task in a state; on archived tasks only admins may."""
+        if not self.task_action(action, state):
+            return False
+        return self.administer or state is not TaskState.ARCHIVED
+
+    def queue_action(self, action: QueueAction) -> bool:
+        if action is QueueAction.DELETE:
+            return self.administer
+        return self.operate

@@ -1,0 +1,43 @@
+"""The dashboard's one Inspector per Redis URL, reused across requests (it holds the pool)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+from queuecore import Inspector
+from queuecore.inspection import QueueInfo
+from queuecore.contrib.django.conf import redis_url
+
+_lock = threading.Lock()
+_inspectors: dict[str, Inspector] = {}
+
+
+def inspector() -> Inspector:
+    url = redis_url()
+    with _lock:
+        found = _inspectors.get(url)
+        if found is None:
+            found = _inspectors[url] = Inspector.from_url(url)
+        return found
+
+
+# Memory usage needs MEMORY USAGE sampling, which polling must not pay on every request: the
+# sampled figures are refreshed at most once a minute per process and reused in between.
+MEMORY_MAX_AGE = 60.0
+_memory: dict[str, tuple[float, dict[str, int | None]]] = {}
+
+
+def queue_infos(insp: Inspector) -> list[QueueInfo]:
+    """Every queue's info from the cheap overview, with memory usage at most a minute old."""
+    url = redis_url()
+    now = time.monotonic()
+    with _lock:
+        sampled_at, memory = _memory.get(url, (float("-inf"), {}))
+    if now - sampled_at > MEMORY_MAX_AGE:
+        infos = insp.overview(cheap=False)
+        with _lock:
+            _memory[url] = (now, {i.queue: i.memory_usage for i in infos})
+        return infos
+    return [replace(i, memory_usage=memory.get(i.queue)) for i in insp.overview(cheap=True)]

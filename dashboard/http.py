@@ -1,0 +1,161 @@
+"""The dashboard's HTTP edges in one place: the view guard, error → status mapping, action replies.
+
+Every page and action goes through :func:`dashboard_view`; it is the one place where queuecore's
+errors become HTTP statuses (404 / 409 / 400 / 503), rendered as a banner (full page or htmx
+fragment), never a 500.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from dashboard.access import VIEW
+from dashboard.models import UserSettings
+from queuecore.errors import (
+    InvalidArgumentError,
+    QueueCoreError,
+    QueueHasActiveTasksError,
+    QueueNotEmptyError,
+    QueueNotFoundError,
+    QueuePausedStateError,
+    RedisUnavailableError,
+    TaskNotFoundError,
+    WrongStateError,
+)
+
+# First match wins; subclasses before their bases.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int, str], ...] = (
+    (QueueNotFoundError, 404, "Queue not found"),
+    (TaskNotFoundError, 404, "Task not found"),
+    (Http404, 404, "Not found"),
+    (WrongStateError, 409, "The task has changed state"),
+    (QueueNotEmptyError, 409, "The queue is not empty"),
+    (QueueHasActiveTasksError, 409, "The queue has active tasks"),
+    (QueuePausedStateError, 409, "The queue has changed state"),
+    (InvalidArgumentError, 400, "Bad request"),
+    (BadRequest, 400, "Bad request"),
+    (PermissionDenied, 403, "Not allowed"),
+    (RedisUnavailableError, 503, "Redis is unreachable"),
+    (QueueCoreError, 409, "The request could not be done"),
+)
+# The id of the element every page polls; a failed poll answers with a banner in its place.
+PAGE_TARGET = "page"
+
+View = Callable[..., HttpResponse]
+
+
+def status_of(exc: Exception) -> tuple[int, str]:
+    for error_type, status, title in STATUS_BY_ERROR:
+        if isinstance(exc, error_type):
+            return status, title
+    raise exc
+
+
+def prefs(request: HttpRequest) -> UserSettings:
+    cached = getattr(request, "_dashboard_prefs", None)
+    if cached is None:
+        cached, _ = UserSettings.objects.get_or_create(user=request.user)  # type: ignore[misc]
+        request._dashboard_prefs = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def dashboard_view[**P](
+    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Login + view permission + the user's time zone + error mapping + no caching."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if request.htmx:  # type: ignore[attr-defined]
+                return HttpResponse("Login required", status=401)
+            return redirect_to_login(request.get_full_path())
+        try:
+            if not request.user.has_perm(VIEW):
+                raise PermissionDenied("Your account has no dashboard role.")
+            with timezone.override(zoneinfo.ZoneInfo(prefs(request).time_zone)):
+                response = view(request, *args, **kwargs)
+        except (QueueCoreError, BadRequest, Http404, PermissionDenied) as exc:
+            response = failure_response(request, exc)
+        add_never_cache_headers(response)
+        return response
+
+    return guarded
+
+
+def failure_response(request: HttpRequest, exc: Exception) -> HttpResponse:
+    status, title = status_of(exc)
+    context = {"title": title, "message": str(exc) or title, "status": status}
+    if not request.htmx:  # type: ignore[attr-defined]
+        return render(request, "dashboard/failure.html", context, status=status)
+    if request.htmx.target == PAGE_TARGET:  # type: ignore[attr-defined]
+        return render(request, "dashboard/failure.html#page", context, status=status)
+    return flash_fragment(request, context["message"], "error", status=status, changed=True)
+
+
+def flash_fragment(
+    request: HttpRequest, message: str, level: str, *, status: int = 200, changed: bool = True
+) -> HttpResponse:
+    """An htmx answer to an action: a short message in #flash, and tell the page to refresh."""
+    response = render(
+        request, "dashboard/base.html#flash", {"flash": message, "flash_level": level}, status=status
+    )
+    response["HX-Retarget"] = "#flash"
+    response["HX-Reswap"] = "innerHTML"
+    if changed:
+        response["HX-Trigger"] = "dashboard:changed"
+    return response
+
+
+def action_reply(
+    request: HttpRequest, message: str, *, level: str = "success", fallback: str = "/"
+) -> HttpResponse:
+    """The answer to a finished action: a fragment for htmx, else a redirect back with a message."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return flash_fragment(request, message, level)
+    messages.add_message(request, messages.SUCCESS if level == "success" else messages.ERROR, message)
+    return HttpResponseRedirect(safe_next(request, fallback))
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
+
+
+def parse_int(raw: str | None, *, default: int, low: int, high: int, name: str) -> int:
+    """A bounded integer from a query parameter; anything else is a 400."""
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str = "content"
+) -> HttpResponse:
+    """The full page, or only its partial when htmx asks (polls, tabs, paging)."""
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if htmx and not htmx.boosted and htmx.target in (PAGE_TARGET, None):
+        return render(request, f"{template}#{partial}", context)
+    return render(request, template, context)

@@ -1,0 +1,94 @@
+"""What the dashboard stores itself: per-user settings, the audit log, and its permissions.
+
+Task data never lives here; it is read from Redis through the Inspector on every request.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+REFRESH_CHOICES = [(0, "Off"), (2, "2 s"), (4, "4 s"), (8, "8 s"), (15, "15 s"), (30, "30 s")]
+CHART_RANGES = [(1, "Today"), (7, "7 days"), (30, "30 days"), (90, "90 days")]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone: {value}")
+
+
+class Dashboard(models.Model):
+    """No table: only carries the dashboard's permissions, which the roles are built from."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("view_dashboard", "Can view queues, tasks, servers and Redis"),
+            ("operate_tasks", "Can run, archive, delete and cancel tasks and pause queues"),
+            ("administer_queues", "Can delete queues and act on all archived tasks"),
+        ]
+
+
+class Theme(models.TextChoices):
+    SYSTEM = "system", "System"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
+class UserSettings(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dashboard_settings"
+    )
+    # Asynqmon polls every 8 s by default; 0 turns polling off.
+    refresh_interval = models.PositiveSmallIntegerField(choices=REFRESH_CHOICES, default=8)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    chart_range = models.PositiveSmallIntegerField(choices=CHART_RANGES, default=1)
+    page_size = models.PositiveSmallIntegerField(default=20)
+
+    class Meta:
+        verbose_name = "user settings"
+        verbose_name_plural = "user settings"
+
+    def __str__(self) -> str:
+        return f"settings of {self.user}"
+
+
+class Outcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partly done"
+    REFUSED = "refused", "Refused"
+    FAILED = "failed", "Failed"
+
+
+class AuditEntry(models.Model):
+    """One change made through the dashboard: who, when, what, on which tasks, with what result."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept apart from the foreign key so the log survives the user's deletion.
+    username = models.CharField(max_length=150)
+    action = models.CharField(max_length=40, db_index=True)
+    queue = models.CharField(max_length=255, blank=True, db_index=True)
+    state = models.CharField(max_length=16, blank=True)
+    group = models.CharField(max_length=255, blank=True)
+    task_ids = models.JSONField(default=list, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    detail = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.action} {self.queue} ({self.outcome})"

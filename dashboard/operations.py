@@ -1,0 +1,72 @@
+"""Long "all" actions: run in a thread, progress written to their audit entry, polled by the page.
+
+Small ones run inside the request. Progress lives in the database (not process memory) so any web
+process can answer the progress poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from django.db import close_old_connections, connection
+
+from dashboard.audit import Change, finish
+from dashboard.models import AuditEntry, Outcome
+
+logger = logging.getLogger(__name__)
+
+# Up to this many tasks the action runs inside the request and answers when done.
+SYNC_LIMIT = 2000
+PROGRESS_EVERY = 0.5
+
+Progress = Callable[..., None]
+Work = Callable[[Progress], int]
+
+
+def run_now(entry: AuditEntry, work: Work) -> int:
+    """Run in this request; the audit entry is written whatever happens."""
+    change = Change(total=entry.total)
+    try:
+        change.count = work(lambda *args, **kwargs: None)
+    except Exception as exc:
+        change.outcome, change.detail = Outcome.FAILED, str(exc)
+        raise
+    finally:
+        finish(entry, change)
+    return change.count
+
+
+def start_background(entry: AuditEntry, work: Work) -> threading.Thread:
+    """Save ``entry`` as running and do ``work`` in a thread that records progress on it."""
+    entry.outcome = Outcome.RUNNING
+    entry.save()
+    thread = threading.Thread(
+        target=_run, args=(entry, work), name=f"dashboard-op-{entry.pk}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _run(entry: AuditEntry, work: Work) -> None:
+    change = Change(total=entry.total)
+    last = 0.0
+
+    def progress(done: int, *_: object, **__: object) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:
+            last = now
+            AuditEntry.objects.filter(pk=entry.pk).update(count=done)
+
+    try:
+        close_old_connections()
+        change.count = work(progress)
+    except Exception as exc:
+        logger.exception("dashboard operation %s failed", entry.pk)
+        change.outcome, change.detail = Outcome.FAILED, str(exc)
+    finally:
+        finish(entry, change)
+        connection.close()

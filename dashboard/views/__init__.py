@@ -1,0 +1,1 @@
+"""One view per resource, each a few lines over the Inspector; see pages, actions and account."""

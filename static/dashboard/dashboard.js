@@ -1,0 +1,74 @@
+// The dashboard's only script: copy buttons, row selection, dialogs, and the poll guard.
+"use strict";
+
+document.addEventListener("htmx:configRequest", (event) => {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
+});
+
+// Polling pauses while the user is selecting rows, typing, or reading a dialog.
+window.pollAllowed = function () {
+  if (document.hidden) return false;
+  if (document.querySelector("#dialog dialog[open]")) return false;
+  if (document.querySelector('#page input[name="ids"]:checked')) return false;
+  const focused = document.activeElement;
+  return !(focused && focused.closest("#page") && focused.matches("input, select, textarea"));
+};
+
+function copyText(text, button) {
+  const done = () => {
+    const before = button.textContent;
+    button.textContent = "✓";
+    setTimeout(() => { button.textContent = before; }, 1200);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+    return;
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+  done();
+}
+
+function refreshSelection(root) {
+  const form = root.closest("form") || document;
+  const count = form.querySelectorAll('input[name="ids"]:checked').length;
+  form.querySelectorAll("[data-selected-count]").forEach((el) => { el.textContent = count; });
+  form.querySelectorAll("[data-needs-selection]").forEach((el) => { el.disabled = count === 0; });
+}
+
+document.addEventListener("click", (event) => {
+  const copy = event.target.closest("[data-copy]");
+  if (copy) { copyText(copy.dataset.copy, copy); return; }
+  const from = event.target.closest("[data-copy-from]");
+  if (from) {
+    const source = document.querySelector(from.dataset.copyFrom);
+    if (source) copyText(source.value, from);
+    return;
+  }
+  const close = event.target.closest("[data-close-dialog]");
+  if (close) {
+    event.preventDefault();
+    document.getElementById("dialog").innerHTML = "";
+  }
+});
+
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("[data-select-all]");
+  if (all) {
+    const form = all.closest("form");
+    form.querySelectorAll('input[name="ids"]').forEach((box) => { box.checked = all.checked; });
+  }
+  if (event.target.matches('input[name="ids"], [data-select-all]')) refreshSelection(event.target);
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    const dialog = document.getElementById("dialog");
+    if (dialog) dialog.innerHTML = "";
+  }
+});
