@@ -161,7 +161,8 @@ class Inspector:
 
     # -- time -----------------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """The injected clock's current time, as a UTC datetime."""
         return datetime.fromtimestamp(self.clock.now(), UTC)
 
     # -- queues ---------------------------------------------------------------------------------
@@ -390,7 +391,7 @@ class Inspector:
             ) from None
         next_at: datetime | None = None
         if state is TaskState.PENDING:
-            next_at = self._now()
+            next_at = self.now()
         elif state in (TaskState.SCHEDULED, TaskState.RETRY) and record.score is not None:
             next_at = datetime.fromtimestamp(record.score, UTC)
         orphaned = (
