@@ -665,6 +665,7 @@ class Inspector:
         self._require_queue(qname)
         container, kind = self._container(qname, state, group)
         match = _matcher(text=text, type_=type, error=error, json_fields=json_fields)
+        prefilter = _raw_prefilter(text=text, type_=type, error=error)
         found: list[TaskInfo] = []
         scanned = skipped = 0
         position = offset
@@ -679,7 +680,9 @@ class Inspector:
                 position + want - 1,
                 with_lease=state is TaskState.ACTIVE,
             )
-            tasks, bad = self._decode_rows(qname, state, rows)
+            # Decoding is the cost of a search: only rows whose raw bytes could match are decoded.
+            candidates = [r for r in rows if r.msg is None or prefilter(r.msg)]
+            tasks, bad = self._decode_rows(qname, state, candidates)
             found.extend(t for t in tasks if match(t))
             scanned += len(rows)
             skipped += bad
@@ -835,6 +838,28 @@ def _json_path(document: object, path: str) -> object:
         else:
             return _MISSING
     return document
+
+
+def _raw_prefilter(
+    *, text: str | None, type_: str | None, error: str | None
+) -> Callable[[bytes], bool]:
+    """A necessary condition on a stored message's bytes: the type, error text and payload are
+    stored verbatim, so a task whose bytes lack them cannot match. ASCII-only needles are
+    compared case-insensitively; others are not pre-filtered."""
+    needles: list[bytes] = []
+    if type_:
+        needles.append(type_.removesuffix("*").lower().encode())
+    for value in (text, error):
+        if value and value.isascii():
+            needles.append(value.lower().encode())
+    if not needles:
+        return lambda _raw: True
+
+    def may_match(raw: bytes) -> bool:
+        lowered = raw.lower()
+        return all(needle in lowered for needle in needles)
+
+    return may_match
 
 
 def _matcher(
