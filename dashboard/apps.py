@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class DashboardConfig(AppConfig):
     name = "dashboard"
     verbose_name = "Queue dashboard"
+
+    def ready(self) -> None:
+        from dashboard.roles import ensure_roles  # noqa: PLC0415 - models load after ready
+
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="dashboard-roles")

@@ -41,3 +41,11 @@ def queue_infos(insp: Inspector) -> list[QueueInfo]:
             _memory[url] = (now, {i.queue: i.memory_usage for i in infos})
         return infos
     return [replace(i, memory_usage=memory.get(i.queue)) for i in insp.overview(cheap=True)]
+
+
+def queue_info(insp: Inspector, queue: str) -> QueueInfo:
+    """One queue's cheap info with the last sampled memory usage, if any."""
+    info = insp.get_queue_info(queue, cheap=True)
+    with _lock:
+        _, memory = _memory.get(redis_url(), (0.0, {}))
+    return replace(info, memory_usage=memory.get(queue))

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from dashboard.access import Abilities
-from dashboard.connection import inspector, queue_infos
+from dashboard.connection import inspector, queue_info, queue_infos
 from dashboard.forms import ChartRangeForm, TaskListForm, valid_or_400
 from dashboard.http import dashboard_view, parse_int, prefs, render_page
 from dashboard.models import CHART_RANGES
@@ -44,7 +44,7 @@ def queue_detail(request: HttpRequest, queue: str) -> HttpResponse:
     state = form.task_state(TaskState.PENDING)
     size = form.cleaned_data["size"] or settings.page_size
     page = form.cleaned_data["page"] or 1
-    info = insp.get_queue_info(queue, cheap=True)
+    info = queue_info(insp, queue)
     groups = insp.groups(queue) if state is TaskState.AGGREGATING else []
     group = form.cleaned_data["group"] or (groups[0].group if groups else None)
     if form.searching:

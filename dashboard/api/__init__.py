@@ -1,0 +1,1 @@
+"""Asynqmon's JSON API, served under ``api/`` (see views for the differences)."""
