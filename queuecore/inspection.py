@@ -214,17 +214,37 @@ class QueueLocation:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClusterNodeInfo:
+    """One Redis Cluster node as CLUSTER NODES reports it."""
+
+    node_id: str
+    address: str
+    role: str  # "master" or "replica"
+    primary_id: str  # a replica's primary; "" for a primary
+    connected: bool  # the cluster bus link to it is up
+    failing: bool  # flagged fail or pfail
+    flags: tuple[str, ...]
+    slots: tuple[tuple[int, int], ...]  # served slot ranges, inclusive
+
+    @property
+    def slot_count(self) -> int:
+        return sum(last - first + 1 for first, last in self.slots)
+
+
+@dataclass(frozen=True, kw_only=True)
 class RedisInfo:
     """``INFO`` parsed into a flat mapping (values as Redis printed them), plus the raw text.
 
-    On a cluster ``info`` is the node answering, and ``queue_locations`` maps each queue to its
-    slot and nodes (asynq's ClusterKeySlot/ClusterNodes).
+    On a cluster ``info`` is the node answering, ``queue_locations`` maps each queue to its
+    slot and nodes (asynq's ClusterKeySlot/ClusterNodes), and ``cluster_nodes`` lists every node
+    with its role, link and failure state and slots (empty if no node answered CLUSTER NODES).
     """
 
     info: Mapping[str, str]
     raw: str
     is_cluster: bool = False
     queue_locations: tuple[QueueLocation, ...] = ()
+    cluster_nodes: tuple[ClusterNodeInfo, ...] = ()
 
     @property
     def version(self) -> str:

@@ -416,11 +416,12 @@ class RedisSettings:
     def connect(self) -> RedisClient:
         """Open a client (lazily connecting) for this deployment; binary-safe replies."""
         if self.kind == "cluster":
+            from queuecore.rdb.cluster import QueueCoreCluster
+
             nodes = [ClusterNode(h, p) for h, p in self.cluster_nodes]
-            # The cluster client re-reads the slot map and retries on connection errors by
-            # itself; its node connections get the failover retry for READONLY/LOADING replies.
             try:
-                return RedisCluster(
+                # The cluster client re-reads the slot map and retries connection errors itself.
+                client = QueueCoreCluster(
                     startup_nodes=nodes,
                     retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
                     **self._common(),
@@ -428,6 +429,8 @@ class RedisSettings:
             except (RedisClusterException, redis.RedisError) as exc:
                 # The cluster client reads the slot map as it is created.
                 raise RedisUnavailableError(str(exc) or type(exc).__name__) from exc
+            client.retry_timeout = self.effective_retry_timeout
+            return client
         if self.kind == "sentinel":
             common = self._common()
             sentinel_kwargs: dict[str, Any] = {

@@ -16,6 +16,7 @@ import redis
 
 from queuecore import keys
 from queuecore.rdb.base import RedisStore, redis_errors
+from queuecore.rdb.cluster import ClusterNodeState, cluster_nodes
 from queuecore.rdb.connection import RedisSettings
 
 # asynq's archive limits (spec §5): the trim keeps the newest cap-1 = 9 999 tasks for 90 days.
@@ -426,6 +427,15 @@ class InspectStore(RedisStore):
                 nodes = self.client.nodes_manager.slots_cache.get(slot, [])  # type: ignore[union-attr]
                 result.append((qname, slot, [f"{n.host}:{n.port}" for n in nodes]))
             return result
+
+    def cluster_node_states(self) -> list[ClusterNodeState]:
+        """Every cluster node and its state; empty when not a cluster or no node answers."""
+        if not self.is_cluster:
+            return []
+        try:
+            return cluster_nodes(self.client)  # type: ignore[arg-type]
+        except redis.RedisError:
+            return []
 
 
 def _int(value: bytes | str | None) -> int:

@@ -1,0 +1,310 @@
+"""Redis Cluster support: pipelines split by node, and the cluster's shape for the Inspector.
+
+Why a pipeline of our own: redis-py's ``ClusterPipeline`` refuses EVALSHA, yet every state change
+here is a script and the stores send many of them per round trip. :class:`NodePipeline` records
+commands like a pipeline, groups them by the node that serves each command's slot, sends one plain
+(non-transactional) pipeline per node, and returns the replies in the order the commands were
+given. Scripts Redis has forgotten (NOSCRIPT) are loaded on that node and sent again; commands
+that hit a moved slot or an unreachable node are re-routed after the slot map is read again,
+within the client's retry budget. Nothing here makes commands of different slots atomic: callers
+already keep each script inside one queue's ``{queue}`` slot and send the global registries
+(``asynq:queues``, ``asynq:servers``, ...) as separate plain commands, as asynq does.
+
+:class:`QueueCoreCluster` is the cluster client :meth:`RedisSettings.connect` opens: a redis-py
+``RedisCluster`` whose ``pipeline()`` returns a :class:`NodePipeline`, so the stores' code is the
+same for one server and for a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Self
+
+import redis
+from redis.cluster import ClusterNode, RedisCluster
+from redis.commands import CoreCommands
+from redis.exceptions import AskError, MovedError, NoScriptError, RedisClusterException
+
+from queuecore import keys
+from queuecore.rdb.scripts import script_names, script_source
+
+Command = tuple[tuple[Any, ...], dict[str, Any]]
+
+# Seconds between attempts to reach a node that refused a connection; doubled up to the cap.
+RETRY_BACKOFF_BASE = 0.05
+RETRY_BACKOFF_CAP = 0.5
+
+
+@cache
+def _sources_by_sha() -> dict[str, str]:
+    """Every script of ``rdb/lua`` by SHA1, to reload the one a node reports as NOSCRIPT."""
+    sources = (script_source(name) for name in script_names())
+    return {hashlib.sha1(s.encode()).hexdigest(): s for s in sources}
+
+
+class QueueCoreCluster(RedisCluster):
+    """A ``RedisCluster`` whose non-transactional pipelines can carry scripts (NodePipeline)."""
+
+    # Seconds a NodePipeline keeps retrying an unreachable node before reporting it down.
+    retry_timeout: float = 2.0
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        if transaction:
+            # One slot only: redis-py's ClusterPipeline runs MULTI/EXEC on that slot's node.
+            return super().pipeline(transaction=True, shard_hint=shard_hint)
+        return NodePipeline(self)
+
+
+class NodePipeline(CoreCommands):
+    """A non-transactional pipeline over a cluster: one plain pipeline per node (module doc)."""
+
+    _event_dispatcher: Any = None  # CoreCommands declares it; nothing here dispatches events
+
+    def __init__(self, cluster: RedisCluster) -> None:
+        self._cluster = cluster
+        self._stack: list[Command] = []
+
+    # -- the pipeline interface the stores use -------------------------------------------------
+
+    def execute_command(self, *args: Any, **options: Any) -> Self:
+        self._stack.append((args, options))
+        return self
+
+    def __len__(self) -> int:
+        return len(self._stack)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reset()
+
+    def reset(self) -> None:  # type: ignore[override]  # a pipeline's reset, not RESET
+        self._stack = []
+
+    def close(self) -> None:
+        self.reset()
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        stack, self._stack = self._stack, []
+        replies = self._run(stack)
+        if raise_on_error:
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+        return replies
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def _node_of(self, args: tuple[Any, ...]) -> ClusterNode:
+        try:
+            slot = self._cluster.determine_slot(*args)
+        except RedisClusterException:
+            slot = None
+        if slot is None:
+            return self._cluster.get_default_node()
+        return self._cluster.nodes_manager.get_node_from_slot(slot)
+
+    def _run(self, stack: Sequence[Command]) -> list[Any]:
+        replies: list[Any] = [None] * len(stack)
+        todo = list(range(len(stack)))
+        timeout = getattr(self._cluster, "retry_timeout", QueueCoreCluster.retry_timeout)
+        deadline = time.monotonic() + timeout
+        backoff = RETRY_BACKOFF_BASE
+        while todo:
+            groups: dict[str, tuple[ClusterNode, list[int]]] = {}
+            for index in todo:
+                node = self._node_of(stack[index][0])
+                groups.setdefault(node.name, (node, []))[1].append(index)
+            again: list[int] = []
+            unreachable = False
+            for node, indexes in groups.values():
+                try:
+                    results = self._send(node, [stack[i] for i in indexes])
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    unreachable = True
+                    results = [exc] * len(indexes)
+                for index, result in zip(indexes, results, strict=True):
+                    replies[index] = result
+                    if isinstance(result, MovedError | AskError | redis.ConnectionError):
+                        again.append(index)
+            if not again or time.monotonic() >= deadline:
+                break
+            # The slot map changed or a node is down: read it again and re-route what failed.
+            with contextlib.suppress(RedisClusterException, redis.RedisError):
+                self._cluster.nodes_manager.initialize()
+            if unreachable:
+                time.sleep(min(backoff, max(deadline - time.monotonic(), 0.0)))
+                backoff = min(backoff * 2, RETRY_BACKOFF_CAP)
+            todo = again
+        return replies
+
+    def _send(self, node: ClusterNode, commands: Sequence[Command]) -> list[Any]:
+        """One plain pipeline to ``node``; scripts it has forgotten are loaded and sent again."""
+        client = self._cluster.get_redis_connection(node)
+        results = _pipeline(client, commands)
+        forgotten = [
+            i
+            for i, reply in enumerate(results)
+            if isinstance(reply, NoScriptError) and _script_sha(commands[i][0]) in _sources_by_sha()
+        ]
+        if forgotten:
+            for sha in {_script_sha(commands[i][0]) for i in forgotten}:
+                client.script_load(_sources_by_sha()[sha])
+            resent = _pipeline(client, [commands[i] for i in forgotten])
+            for i, reply in zip(forgotten, resent, strict=True):
+                results[i] = reply
+        return results
+
+
+def _pipeline(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
+    pipe = client.pipeline(transaction=False)
+    for args, options in commands:
+        pipe.execute_command(*args, **options)
+    return list(pipe.execute(raise_on_error=False))
+
+
+def _script_sha(args: tuple[Any, ...]) -> str:
+    if str(args[0]).upper() != "EVALSHA" or len(args) < 2:
+        return ""
+    sha = args[1]
+    return sha.decode() if isinstance(sha, bytes) else str(sha)
+
+
+# ------------------------------------------------------------------------------ cluster shape
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClusterNodeState:
+    """One node as CLUSTER NODES reports it."""
+
+    node_id: str
+    address: str
+    role: str  # "master" or "replica"
+    primary_id: str  # for a replica: the id of its primary; "" for a primary
+    connected: bool  # the cluster bus link to it is up
+    failing: bool  # flagged fail or pfail (suspected failing)
+    flags: tuple[str, ...]
+    slots: tuple[tuple[int, int], ...]  # served slot ranges, inclusive
+
+    @property
+    def slot_count(self) -> int:
+        return sum(last - first + 1 for first, last in self.slots)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueueLocation:
+    """Where a queue's keys live: its hash slot and the node serving it."""
+
+    queue: str
+    slot: int
+    node: str  # "host:port" of the primary serving the slot; "" when no node serves it
+
+
+def is_cluster(client: Any) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def queue_slot(client: RedisCluster, qname: str) -> int:
+    """The slot of every key of ``qname`` (they share the ``{qname}`` hash tag)."""
+    return int(client.keyslot(keys.pending_key(qname)))
+
+
+def queue_locations(client: RedisCluster, qnames: Sequence[str]) -> list[QueueLocation]:
+    """Each queue's slot and serving primary, from the client's slot map (no round trip)."""
+    result = []
+    for qname in qnames:
+        slot = queue_slot(client, qname)
+        try:
+            node = client.nodes_manager.get_node_from_slot(slot)
+            address = f"{node.host}:{node.port}"
+        except (RedisClusterException, IndexError, KeyError):
+            address = ""
+        result.append(QueueLocation(queue=qname, slot=slot, node=address))
+    return result
+
+
+def cluster_nodes(client: RedisCluster) -> list[ClusterNodeState]:
+    """Every node and its state, asked of the first node that answers; sorted by address."""
+    last_error: Exception | None = None
+    for node in _nodes_to_ask(client):
+        try:
+            raw = client.get_redis_connection(node).execute_command("CLUSTER NODES")
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            last_error = exc
+            continue
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        if isinstance(text, str):
+            return sorted(_parse_cluster_nodes(text), key=lambda n: n.address)
+        # Some client versions parse CLUSTER NODES into a dict keyed by address.
+        return sorted(_from_parsed(text), key=lambda n: n.address)
+    raise redis.ConnectionError(f"no cluster node answered CLUSTER NODES: {last_error}")
+
+
+def _nodes_to_ask(client: RedisCluster) -> list[ClusterNode]:
+    default = client.get_default_node()
+    others = [n for n in client.get_nodes() if n.name != getattr(default, "name", None)]
+    return [default, *others] if default is not None else others
+
+
+def _parse_cluster_nodes(text: str) -> list[ClusterNodeState]:
+    nodes = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        node_id, address, flags_text, primary, _ping, _pong, _epoch, link = fields[:8]
+        flags = tuple(flags_text.split(","))
+        nodes.append(
+            ClusterNodeState(
+                node_id=node_id,
+                address=address.split("@", 1)[0],
+                role="master" if "master" in flags else "replica",
+                primary_id="" if primary == "-" else primary,
+                connected=link == "connected",
+                failing=bool({"fail", "fail?"} & set(flags)),
+                flags=flags,
+                slots=_slot_ranges(fields[8:]),
+            )
+        )
+    return nodes
+
+
+def _from_parsed(parsed: Any) -> list[ClusterNodeState]:
+    nodes = []
+    for address, info in dict(parsed).items():
+        flags = tuple(str(info.get("flags", "")).split(","))
+        nodes.append(
+            ClusterNodeState(
+                node_id=str(info.get("node_id", "")),
+                address=str(address).split("@", 1)[0],
+                role="master" if "master" in flags else "replica",
+                primary_id="" if info.get("master_id") in ("-", None) else str(info["master_id"]),
+                connected=bool(info.get("connected")),
+                failing=bool({"fail", "fail?"} & set(flags)),
+                flags=flags,
+                slots=tuple((int(a), int(b)) for a, b in info.get("slots", [])),
+            )
+        )
+    return nodes
+
+
+def _slot_ranges(parts: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    ranges = []
+    for part in parts:
+        if part.startswith("["):  # a slot being migrated or imported
+            continue
+        first, _, last = part.partition("-")
+        try:
+            ranges.append((int(first), int(last or first)))
+        except ValueError:
+            continue
+    return tuple(ranges)
