@@ -1,0 +1,557 @@
+"""The worker's Redis operations (spec §4.2-4.3): claim, acknowledge, heartbeat, maintenance.
+
+Hot-path operations are built into a :class:`WorkerBatch` and sent in one pipeline (one round
+trip for many acknowledgements plus the next claim). Every state change is one Lua script from
+``lua/``; the batch sends them as EVALSHA and, when Redis has forgotten a script (restart,
+SCRIPT FLUSH), loads it and re-sends only the commands that failed with NOSCRIPT — a command that
+failed with NOSCRIPT never ran, so nothing is applied twice.
+
+Registry keys (``asynq:servers``, ``asynq:workers``) are touched by plain commands outside the
+per-server script, as Go does, so nothing here mixes slots in one script.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from redis.exceptions import NoScriptError
+
+from queuecore import keys
+from queuecore.clock import utc_date
+from queuecore.errors import MalformedDataError, QueueCoreError, TaskNotFoundError
+from queuecore.messages import (
+    ServerInfo,
+    TaskMessage,
+    WorkerInfo,
+    decode_task_message,
+    encode_task_message,
+)
+from queuecore.rdb.base import RedisStore, redis_errors
+
+log = logging.getLogger("queuecore.rdb.worker")
+
+MAX_INT64 = 9223372036854775807
+STATS_TTL_SECONDS = 90 * 24 * 60 * 60
+ARCHIVE_MAX_SIZE = 10_000
+ARCHIVE_MAX_AGE_SECONDS = 90 * 24 * 60 * 60
+AGGREGATION_SET_TIMEOUT_SECONDS = 120
+
+# done.lua codes (per task), Go's three NOT FOUND steps told apart for the log.
+_DONE_CODES = {0: "not in active", -1: "not in lease", -2: "task hash missing"}
+
+
+class AckNotFoundError(TaskNotFoundError):
+    """The task was no longer where an acknowledgement expected it (Go's ``NOT FOUND``).
+
+    It happens when another worker or the recoverer took the task after its lease expired, or
+    when a retried acknowledgement had in fact been applied before the connection dropped.
+    """
+
+    def __init__(self, queue: str, task_id: str, detail: str) -> None:
+        super().__init__(queue, task_id)
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class DoneEntry:
+    """One task to acknowledge as done: its id and the unique lock it may hold ("" if none)."""
+
+    task_id: str
+    unique_key: str = ""
+
+
+def stats_expiry(now: float) -> int:
+    return int(now) + STATS_TTL_SECONDS
+
+
+def _failed_copy(msg: TaskMessage, error: str, now: float, *, count_retry: bool) -> TaskMessage:
+    # CopyFrom keeps unknown fields, which a re-encode must preserve (spec §3.2).
+    updated = TaskMessage()
+    updated.CopyFrom(msg)
+    if count_retry:
+        updated.retried += 1
+    updated.error_msg = error
+    updated.last_failed_at = int(now)
+    return updated
+
+
+class WorkerBatch:
+    """Worker operations queued for one pipeline; ``execute()`` returns one result per call.
+
+    A result is the operation's value, or the :class:`QueueCoreError` that operation met
+    (for example :class:`AckNotFoundError`); a lost connection raises RedisUnavailableError for the
+    whole batch, after which any of its operations may or may not have been applied.
+    """
+
+    def __init__(self, store: WorkerStore) -> None:
+        self._store = store
+        # (script name, keys, args, result decoder)
+        self._calls: list[tuple[str, list[Any], list[Any], Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def _add(self, name: str, keys_: list[Any], args: list[Any], decode: Any) -> int:
+        self._calls.append((name, keys_, args, decode))
+        return len(self._calls) - 1
+
+    def dequeue(self, queue: str, lease_expiry: int, count: int) -> int:
+        """Claim up to ``count`` pending tasks; the result is None when paused, else messages."""
+        return self._add(
+            "dequeue",
+            [
+                keys.pending_key(queue),
+                keys.paused_key(queue),
+                keys.active_key(queue),
+                keys.lease_key(queue),
+            ],
+            [int(lease_expiry), keys.task_key_prefix(queue), int(count)],
+            _decode_claimed(queue),
+        )
+
+    def done(self, queue: str, entries: Sequence[DoneEntry], now: float) -> int:
+        """Delete successfully processed tasks; the result is a list (None = done, else error)."""
+        keys_: list[Any] = [
+            keys.active_key(queue),
+            keys.lease_key(queue),
+            keys.processed_key(queue, _date(now)),
+            keys.processed_total_key(queue),
+        ]
+        args: list[Any] = [stats_expiry(now), MAX_INT64]
+        for entry in entries:
+            keys_.append(keys.task_key(queue, entry.task_id))
+            if entry.unique_key:
+                keys_.append(entry.unique_key)
+            args.extend((entry.task_id, "1" if entry.unique_key else "0"))
+        ids = [entry.task_id for entry in entries]
+
+        def decode(codes: list[int]) -> list[QueueCoreError | None]:
+            return [
+                None if code == 1 else AckNotFoundError(queue, tid, _DONE_CODES.get(code, "?"))
+                for tid, code in zip(ids, codes, strict=True)
+            ]
+
+        return self._add("done", keys_, args, decode)
+
+    def mark_complete(self, msg: TaskMessage, now: float) -> int:
+        q = msg.queue
+        updated = TaskMessage()
+        updated.CopyFrom(msg)
+        updated.completed_at = int(now)
+        keys_: list[Any] = [
+            keys.active_key(q),
+            keys.lease_key(q),
+            keys.completed_key(q),
+            keys.task_key(q, msg.id),
+            keys.processed_key(q, _date(now)),
+            keys.processed_total_key(q),
+        ]
+        if msg.unique_key:
+            keys_.append(msg.unique_key)
+        args = [
+            msg.id,
+            stats_expiry(now),
+            int(now) + int(msg.retention),
+            encode_task_message(updated),
+            MAX_INT64,
+        ]
+        return self._add("mark_complete", keys_, args, None)
+
+    def retry(
+        self, msg: TaskMessage, retry_at: float, error: str, *, is_failure: bool, now: float
+    ) -> int:
+        q = msg.queue
+        updated = _failed_copy(msg, error, now, count_retry=is_failure)
+        date = _date(now)
+        return self._add(
+            "retry",
+            [
+                keys.task_key(q, msg.id),
+                keys.active_key(q),
+                keys.lease_key(q),
+                keys.retry_key(q),
+                keys.processed_key(q, date),
+                keys.failed_key(q, date),
+                keys.processed_total_key(q),
+                keys.failed_total_key(q),
+            ],
+            [
+                msg.id,
+                encode_task_message(updated),
+                int(retry_at),
+                stats_expiry(now),
+                "1" if is_failure else "0",
+                MAX_INT64,
+            ],
+            None,
+        )
+
+    def archive(self, msg: TaskMessage, error: str, now: float) -> int:
+        q = msg.queue
+        updated = _failed_copy(msg, error, now, count_retry=False)
+        date = _date(now)
+        return self._add(
+            "archive",
+            [
+                keys.task_key(q, msg.id),
+                keys.active_key(q),
+                keys.lease_key(q),
+                keys.archived_key(q),
+                keys.processed_key(q, date),
+                keys.failed_key(q, date),
+                keys.processed_total_key(q),
+                keys.failed_total_key(q),
+            ],
+            [
+                msg.id,
+                encode_task_message(updated),
+                int(now),
+                int(now) - ARCHIVE_MAX_AGE_SECONDS,
+                ARCHIVE_MAX_SIZE,
+                stats_expiry(now),
+                MAX_INT64,
+                keys.task_key_prefix(q),
+            ],
+            None,
+        )
+
+    def requeue(self, msg: TaskMessage) -> int:
+        q = msg.queue
+        return self._add(
+            "requeue",
+            [keys.active_key(q), keys.lease_key(q), keys.pending_key(q), keys.task_key(q, msg.id)],
+            [msg.id],
+            None,
+        )
+
+    def execute(self) -> list[Any]:
+        if not self._calls:
+            return []
+        store = self._store
+        shas = [store.scripts.get(name).sha for name, _, _, _ in self._calls]
+        with redis_errors():
+            replies = self._send(range(len(self._calls)), shas)
+            missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
+            if missing:
+                for name in {self._calls[i][0] for i in missing}:
+                    script = store.scripts.get(name)
+                    store.client.script_load(script.script)
+                for i, reply in zip(missing, self._send(missing, shas), strict=True):
+                    replies[i] = reply
+        results: list[Any] = []
+        for (name, keys_, args, decode), reply in zip(self._calls, replies, strict=True):
+            results.append(_result(name, keys_, args, decode, reply))
+        return results
+
+    def _send(self, indexes: Iterable[int], shas: list[str]) -> list[Any]:
+        pipe = self._store.client.pipeline(transaction=False)
+        for i in indexes:
+            _, keys_, args, _ = self._calls[i]
+            pipe.evalsha(shas[i], len(keys_), *keys_, *args)
+        replies: list[Any] = pipe.execute(raise_on_error=False)
+        for reply in replies:
+            if isinstance(reply, (redis.ConnectionError, redis.TimeoutError)):
+                raise reply
+        return replies
+
+
+def _result(name: str, keys_: list[Any], args: list[Any], decode: Any, reply: Any) -> Any:
+    if isinstance(reply, redis.ResponseError):
+        text = str(reply)
+        queue = _queue_of(str(keys_[0]))
+        task_id = str(args[0]) if name != "dequeue" else ""
+        if "NOT FOUND" in text:
+            return AckNotFoundError(queue, task_id, f"{name}: {text}")
+        return QueueCoreError(f"{name} failed for task {task_id} in queue {queue}: {text}")
+    if decode is None:
+        return reply
+    return decode(reply)
+
+
+def _queue_of(key: str) -> str:
+    start = key.find("{")
+    end = key.find("}", start)
+    return key[start + 1 : end] if start >= 0 and end > start else key
+
+
+def _decode_claimed(queue: str) -> Any:
+    def decode(reply: list[bytes] | None) -> list[TaskMessage] | None:
+        if reply is None:
+            return None
+        msgs = []
+        for data in reply:
+            try:
+                msgs.append(decode_task_message(data, key=keys.active_key(queue)))
+            except MalformedDataError as exc:
+                # The ID stays active with a lease, exactly like a Go worker that cannot decode it.
+                log.error("skipping undecodable task message in %s: %s", queue, exc)
+        return msgs
+
+    return decode
+
+
+_day_cache: tuple[int, str] = (-1, "")
+
+
+def _date(now: float) -> str:
+    """The UTC day for the stats keys, cached because every acknowledgement needs it."""
+    global _day_cache
+    day = int(now) // 86400
+    cached_day, text = _day_cache
+    if cached_day != day:
+        text = utc_date(now)
+        _day_cache = (day, text)
+    return text
+
+
+class CancelSubscription:
+    """A SUBSCRIBE to ``asynq:cancel``; :meth:`get` returns the next cancelled task id."""
+
+    def __init__(self, client: Any) -> None:
+        with redis_errors():
+            self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+            self._pubsub.subscribe(keys.CANCEL_CHANNEL)
+
+    def get(self, timeout: float) -> str | None:
+        with redis_errors():
+            message = self._pubsub.get_message(timeout=timeout)
+        if not message or message.get("type") != "message":
+            return None
+        data = message.get("data")
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self._pubsub.close()
+
+
+class WorkerStore(RedisStore):
+    """The Redis side of a worker server (spec §4.2-4.3)."""
+
+    @classmethod
+    def from_url(cls, url: str) -> WorkerStore:
+        from queuecore.rdb.connection import RedisSettings
+
+        return cls(RedisSettings.from_url(url).connect())
+
+    def batch(self) -> WorkerBatch:
+        return WorkerBatch(self)
+
+    def _one(self, build: Any) -> Any:
+        batch = self.batch()
+        build(batch)
+        (result,) = batch.execute()
+        if isinstance(result, QueueCoreError):
+            raise result
+        return result
+
+    # -- W1, W3-W7 as single calls (the processor batches them) --------------------------------
+
+    def dequeue(self, queue: str, lease_expiry: int, count: int = 1) -> list[TaskMessage] | None:
+        """Claim up to ``count`` tasks of ``queue``; None when the queue is paused."""
+        result: list[TaskMessage] | None = self._one(
+            lambda b: b.dequeue(queue, lease_expiry, count)
+        )
+        return result
+
+    def done(self, msg: TaskMessage, now: float) -> None:
+        (error,) = self._one(lambda b: b.done(msg.queue, [DoneEntry(msg.id, msg.unique_key)], now))
+        if error is not None:
+            raise error
+
+    def mark_complete(self, msg: TaskMessage, now: float) -> None:
+        self._one(lambda b: b.mark_complete(msg, now))
+
+    def retry(
+        self, msg: TaskMessage, retry_at: float, error: str, *, is_failure: bool, now: float
+    ) -> None:
+        self._one(lambda b: b.retry(msg, retry_at, error, is_failure=is_failure, now=now))
+
+    def archive(self, msg: TaskMessage, error: str, now: float) -> None:
+        self._one(lambda b: b.archive(msg, error, now))
+
+    def requeue(self, msg: TaskMessage) -> None:
+        self._one(lambda b: b.requeue(msg))
+
+    def write_result(self, queue: str, task_id: str, data: bytes) -> None:
+        """HSET the handler's result, like asynq's ResultWriter (no state check)."""
+        with redis_errors():
+            self.client.hset(keys.task_key(queue, task_id), "result", data)
+
+    # -- waiting for work without a wake-up signal from clients --------------------------------
+
+    def wait_for_pending(self, queue: str, timeout: float) -> bool:
+        """Block until ``queue``'s pending list is non-empty (or ``timeout`` s pass).
+
+        BLMOVE from the list to its own right end hands back the oldest ID and puts it straight
+        back where it was: the list is unchanged, no state moves, and the call wakes the moment
+        any client (a Go one included) pushes a task. The claim itself stays the dequeue script.
+        """
+        key = keys.pending_key(queue)
+        with redis_errors():
+            reply = self.client.execute_command("BLMOVE", key, key, "RIGHT", "RIGHT", timeout)
+        return reply is not None
+
+    def is_paused(self, queue: str) -> bool:
+        with redis_errors():
+            return bool(self.client.exists(keys.paused_key(queue)))
+
+    # -- W2 heartbeat ---------------------------------------------------------------------------
+
+    def extend_leases(self, leases: dict[str, list[str]], expiry: int) -> None:
+        """ZADD XX the lease of each in-flight task (only IDs still in the lease zset)."""
+        if not leases:
+            return
+        with redis_errors():
+            pipe = self.client.pipeline(transaction=False)
+            for queue, ids in leases.items():
+                if ids:
+                    pipe.zadd(keys.lease_key(queue), dict.fromkeys(ids, int(expiry)), xx=True)
+            pipe.execute()
+
+    def write_server_state(
+        self,
+        info: ServerInfo,
+        workers: Sequence[WorkerInfo],
+        *,
+        ttl: int,
+        now: float,
+    ) -> None:
+        server_key = keys.server_info_key(info.host, info.pid, info.server_id)
+        workers_key = keys.workers_key(info.host, info.pid, info.server_id)
+        expires = int(now) + int(ttl)
+        args: list[Any] = [int(ttl), info.SerializeToString()]
+        for worker in workers:
+            args.extend((worker.task_id, worker.SerializeToString()))
+        with redis_errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zadd(keys.ALL_SERVERS, {server_key: expires})
+            pipe.zadd(keys.ALL_WORKERS, {workers_key: expires})
+            pipe.execute()
+            self.scripts("write_server_state", [server_key, workers_key], args)
+
+    def clear_server_state(self, host: str, pid: int, server_id: str) -> None:
+        server_key = keys.server_info_key(host, pid, server_id)
+        workers_key = keys.workers_key(host, pid, server_id)
+        with redis_errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrem(keys.ALL_SERVERS, server_key)
+            pipe.zrem(keys.ALL_WORKERS, workers_key)
+            pipe.execute()
+            self.scripts("clear_server_state", [server_key, workers_key], [])
+
+    # -- W8 cancellation ------------------------------------------------------------------------
+
+    def subscribe_cancel(self) -> CancelSubscription:
+        return CancelSubscription(self.client)
+
+    # -- M1 forwarder, M2 recoverer, M3 janitor ---------------------------------------------------
+
+    def forward(self, queue: str, state: str, now: float) -> int:
+        """Move up to 100 due tasks from the ``scheduled`` or ``retry`` zset; returns the count."""
+        if state not in ("scheduled", "retry"):
+            raise ValueError(f"cannot forward from {state!r}")
+        moved = self.run(
+            "forward",
+            [keys.state_key(queue, state), keys.pending_key(queue)],
+            [
+                int(now),
+                keys.task_key_prefix(queue),
+                int(now * 1_000_000_000),
+                keys.group_key_prefix(queue),
+            ],
+        )
+        return int(moved)
+
+    def list_lease_expired(self, queue: str, cutoff: float) -> list[TaskMessage]:
+        replies = self.run(
+            "list_lease_expired",
+            [keys.lease_key(queue)],
+            [int(cutoff), keys.task_key_prefix(queue)],
+        )
+        msgs = []
+        for data in replies:
+            try:
+                msgs.append(decode_task_message(data, key=keys.lease_key(queue)))
+            except MalformedDataError as exc:
+                log.error("skipping undecodable leased task in %s: %s", queue, exc)
+        return msgs
+
+    def delete_expired_completed(self, queue: str, now: float, batch_size: int = 100) -> int:
+        deleted = self.run(
+            "delete_expired_completed",
+            [keys.completed_key(queue)],
+            [int(now), keys.task_key_prefix(queue), int(batch_size)],
+        )
+        return int(deleted)
+
+    # -- M4 aggregation -------------------------------------------------------------------------
+
+    def group_names(self, queue: str) -> list[str]:
+        with redis_errors():
+            members = self.client.smembers(keys.all_groups(queue))
+        return sorted(m.decode("utf-8", "replace") if isinstance(m, bytes) else m for m in members)
+
+    def aggregation_check(
+        self,
+        queue: str,
+        group: str,
+        set_id: str,
+        *,
+        max_size: int,
+        max_delay: int,
+        grace_period: int,
+        now: float,
+    ) -> bool:
+        staged = self.run(
+            "aggregation_check",
+            [
+                keys.group_key(queue, group),
+                keys.aggregation_set_key(queue, group, set_id),
+                keys.all_aggregation_sets(queue),
+                keys.all_groups(queue),
+            ],
+            [
+                int(max_size),
+                int(max_delay),
+                int(grace_period),
+                int(now) + AGGREGATION_SET_TIMEOUT_SECONDS,
+                int(now),
+                group,
+            ],
+        )
+        return int(staged) == 1
+
+    def read_aggregation_set(
+        self, queue: str, group: str, set_id: str
+    ) -> tuple[list[TaskMessage], int | None]:
+        """The staged messages and the set's deadline (Unix s, None when it has none)."""
+        set_key = keys.aggregation_set_key(queue, group, set_id)
+        reply = self.run(
+            "read_aggregation_set",
+            [set_key, keys.all_aggregation_sets(queue)],
+            [keys.task_key_prefix(queue)],
+        )
+        deadline = int(float(reply[0])) if reply and reply[0] is not None else None
+        msgs = []
+        for data in reply[1:]:
+            try:
+                msgs.append(decode_task_message(data, key=set_key))
+            except MalformedDataError as exc:
+                log.error("skipping undecodable aggregating task in %s: %s", queue, exc)
+        return msgs, deadline
+
+    def delete_aggregation_set(self, queue: str, group: str, set_id: str) -> None:
+        self.run(
+            "delete_aggregation_set",
+            [keys.aggregation_set_key(queue, group, set_id), keys.all_aggregation_sets(queue)],
+            [keys.task_key_prefix(queue)],
+        )
+
+    def reclaim_stale_aggregation_sets(self, queue: str, now: float) -> None:
+        self.run("reclaim_stale_aggregation_sets", [keys.all_aggregation_sets(queue)], [int(now)])

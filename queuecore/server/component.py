@@ -1,0 +1,61 @@
+"""The shape of every background duty: ``run_once()`` does the work, ``run_forever()`` loops.
+
+``run_forever`` only sleeps, logs and backs off; a Redis outage never ends the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from queuecore.errors import RedisUnavailableError
+
+log = logging.getLogger("queuecore.server")
+
+
+class Backoff:
+    """Exponential delays for reconnecting: first, first*2, ... up to ``cap`` seconds."""
+
+    def __init__(self, first: float = 0.1, cap: float = 5.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        self.failures += 1
+        return min(self.cap, self.first * 2 ** (self.failures - 1))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class PeriodicComponent:
+    """A duty run every ``interval`` seconds; subclasses implement :meth:`run_once`."""
+
+    name = "component"
+    # asynq runs the recoverer and heartbeat at once; forwarder and janitor after one interval.
+    run_at_start = False
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+
+    def run_once(self) -> Any:
+        raise NotImplementedError
+
+    def run_forever(self, stop: threading.Event) -> None:
+        backoff = Backoff(cap=self.interval)
+        if not self.run_at_start and stop.wait(self.interval):
+            return
+        while not stop.is_set():
+            delay = self.interval
+            try:
+                self.run_once()
+                backoff.reset()
+            except RedisUnavailableError as exc:
+                delay = backoff.next_delay()
+                log.warning("%s: Redis unavailable (%s); retrying in %.1fs", self.name, exc, delay)
+            except Exception:
+                log.exception("%s failed; retrying in %.1fs", self.name, delay)
+            if stop.wait(delay):
+                return

@@ -1,0 +1,250 @@
+"""The worker Server: composes the processor and the background duties, owns signals/shutdown.
+
+```python
+from queuecore import Server, handler
+
+@handler("email:send")
+def send_email(task): ...
+
+Server.from_url(url, queues={"critical": 6, "default": 3, "low": 1}, concurrency=10).run()
+```
+
+``run()`` blocks until SIGTERM/SIGINT (a second signal requeues in-flight tasks at once);
+``run(burst=True)`` returns once the served queues are empty and nothing is in flight (due
+scheduled/retry tasks are forwarded first). For embedding (tests, benchmarks): ``start()``,
+then ``stop()`` and ``wait()``; everything runs on daemon threads of the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from types import FrameType
+from typing import Any
+
+from queuecore.clock import SYSTEM_CLOCK, Clock
+from queuecore.errors import QueueCoreError
+from queuecore.handlers import ServeMux, default_mux
+from queuecore.rdb.connection import RedisSettings
+from queuecore.rdb.worker import WorkerStore
+from queuecore.server.aggregator import Aggregator, EnqueueFunc
+from queuecore.server.config import GroupAggregatorFunc, RetryDelayFunc, ServerConfig
+from queuecore.server.forwarder import Forwarder
+from queuecore.server.heartbeat import Heartbeat, ServerIdentity
+from queuecore.server.janitor import Janitor
+from queuecore.server.processor import Processor
+from queuecore.server.recoverer import Recoverer
+from queuecore.server.subscriber import Subscriber
+
+log = logging.getLogger("queuecore.server")
+
+_UNSET: Any = object()
+
+
+class Server:
+    def __init__(
+        self,
+        store: WorkerStore,
+        config: ServerConfig | None = None,
+        *,
+        mux: ServeMux | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        enqueue: EnqueueFunc | None = None,
+        server_id: str | None = None,
+        redis_display: str = "",
+    ) -> None:
+        self.store = store
+        self.config = config or ServerConfig()
+        self.mux = mux if mux is not None else default_mux
+        self.clock = clock
+        self.redis_display = redis_display
+        self.identity = ServerIdentity(server_id or str(uuid.uuid4()))
+        cfg = self.config
+        queue_names = list(cfg.queues)
+        self.forwarder = Forwarder(store, queue_names, clock, cfg.forwarder_interval)
+        self.processor = Processor(store, self.mux, cfg, clock, on_idle=self.forwarder.run_once)
+        self.heartbeat = Heartbeat(
+            store,
+            self.processor,
+            self.identity,
+            clock,
+            queues=cfg.queues,
+            concurrency=cfg.concurrency,
+            strict_priority=cfg.strict_priority,
+            started=clock.now(),
+            interval=cfg.heartbeat_interval,
+            lease_duration=cfg.lease_duration,
+        )
+        self.recoverer = Recoverer(
+            store,
+            queue_names,
+            clock,
+            cfg.recoverer_interval,
+            cfg.recoverer_cutoff,
+            cfg.retry_delay,
+            cfg.is_failure,
+        )
+        self.janitor = Janitor(
+            store, queue_names, clock, cfg.janitor_interval, cfg.janitor_batch_size
+        )
+        self.subscriber = Subscriber(
+            store, self.processor.cancel, retry_interval=cfg.subscriber_retry_interval
+        )
+        self.aggregator: Aggregator | None = None
+        if cfg.group_aggregator is not None:
+            self.aggregator = Aggregator(
+                store,
+                queue_names,
+                clock,
+                cfg.group_aggregator,
+                enqueue or self._default_enqueue,
+                grace_period=cfg.group_grace_period,
+                max_delay=cfg.group_max_delay,
+                max_size=cfg.group_max_size,
+                interval=cfg.aggregator_tick,
+            )
+        self._client: Any = None
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._signals = 0
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        queues: Mapping[str, int] | None = None,
+        concurrency: int = _UNSET,
+        strict: bool = _UNSET,
+        mux: ServeMux | None = None,
+        shutdown_timeout: float = _UNSET,
+        clock: Clock = SYSTEM_CLOCK,
+        group_aggregator: GroupAggregatorFunc | None = None,
+        retry_delay: RetryDelayFunc | None = None,
+        config: ServerConfig | None = None,
+        **config_fields: Any,
+    ) -> Server:
+        """A server on the Redis at ``url``. Keyword arguments override ``config``'s fields."""
+        overrides: dict[str, Any] = dict(config_fields)
+        if queues is not None:
+            overrides["queues"] = queues
+        if concurrency is not _UNSET:
+            overrides["concurrency"] = concurrency
+        if strict is not _UNSET:
+            overrides["strict_priority"] = strict
+        if shutdown_timeout is not _UNSET:
+            overrides["shutdown_timeout"] = shutdown_timeout
+        if group_aggregator is not None:
+            overrides["group_aggregator"] = group_aggregator
+        if retry_delay is not None:
+            overrides["retry_delay"] = retry_delay
+        try:
+            final = replace(config, **overrides) if config else ServerConfig(**overrides)
+        except TypeError as exc:
+            raise QueueCoreError(f"unknown server option: {exc}") from None
+        settings = RedisSettings.from_url(url)
+        store = WorkerStore(settings.connect())
+        return cls(store, final, mux=mux, clock=clock, redis_display=settings.display())
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self, *, burst: bool = False) -> None:
+        """Start every duty on daemon threads and return at once."""
+        if self._started:
+            raise RuntimeError("server already started")
+        self._started = True
+        try:
+            self.subscriber.connect()  # before the first claim, so no cancel is missed
+        except QueueCoreError as exc:
+            log.warning("could not subscribe to asynq:cancel yet (%s); will retry", exc)
+        self._spawn("queuecore-heartbeat", self.heartbeat.run_forever, self._stop)
+        self.processor.start(burst=burst)
+        self._spawn("queuecore-forwarder", self.forwarder.run_forever, self._stop)
+        self._spawn("queuecore-recoverer", self.recoverer.run_forever, self._stop)
+        self._spawn("queuecore-janitor", self.janitor.run_forever, self._stop)
+        self._spawn("queuecore-subscriber", self.subscriber.run_forever, self._stop)
+        if self.aggregator is not None:
+            self._spawn("queuecore-aggregator", self.aggregator.run_forever, self._stop)
+        supervisor = threading.Thread(target=self._supervise, name="queuecore-server", daemon=True)
+        supervisor.start()
+
+    def run(self, *, burst: bool = False) -> None:
+        """Serve until SIGTERM/SIGINT (or, with ``burst``, until the queues are empty)."""
+        restore = self._install_signal_handlers()
+        try:
+            self.start(burst=burst)
+            while not self._finished.wait(0.5):
+                pass
+        finally:
+            for signum, previous in restore.items():
+                signal.signal(signum, previous)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop claiming; in-flight handlers get ``timeout`` (shutdown_timeout) s to finish."""
+        self.processor.stop(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the server has fully shut down."""
+        return self._finished.wait(timeout)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        self.stop(timeout)
+        self.wait()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _supervise(self) -> None:
+        self.processor.wait()
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=3.0)
+        try:
+            self.heartbeat.clear()
+        except QueueCoreError as exc:
+            log.warning("could not clear server state (%s); it expires by itself", exc)
+        self.processor.close()
+        if self._client is not None:
+            self._client.close()
+        log.info("server %s stopped; %d tasks processed", self.identity, self.processor.processed)
+        self._finished.set()
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        restore: dict[int, Any] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            restore[signum] = signal.signal(signum, self._on_signal)
+        return restore
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info(
+                "got %s: stopping; in-flight tasks get %ss before they are requeued",
+                signal.Signals(signum).name,
+                self.config.shutdown_timeout,
+            )
+            self.processor.stop()
+        else:
+            log.warning("second signal: requeueing in-flight tasks now")
+            self.processor.stop_now()
+
+    def _default_enqueue(self, task: Any, queue: str) -> Any:
+        if self._client is None:
+            from queuecore.client import Client
+
+            self._client = Client(self.store.client, clock=self.clock)
+        return self._client.enqueue(task, queue=queue)
