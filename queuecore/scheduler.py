@@ -40,16 +40,17 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from queuecore.client import Client, EnqueueOptions, Task
 from queuecore.clock import SYSTEM_CLOCK, Clock
-from queuecore.errors import InvalidArgumentError, QueueCoreError
+from queuecore.errors import InvalidArgumentError, MalformedDataError, QueueCoreError
 from queuecore.messages import GO_ZERO_TIME_SECONDS, SchedulerEnqueueEvent, SchedulerEntry
 from queuecore.options import (
     OPTION_NAMES,
@@ -70,6 +71,9 @@ __all__ = [
     "SchedulerEntrySpec",
     "SchedulerHeartbeat",
     "TickResult",
+    "decode_enqueue_event",
+    "decode_entry",
+    "encode_enqueue_event",
     "encode_entry",
     "next_run",
     "parse_schedule",
@@ -88,6 +92,7 @@ DESCRIPTORS = {
     "@hourly": "0 * * * *",
 }
 _SECOND_NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- schedules: pure ------------------------------------------------------------------------
@@ -299,9 +304,10 @@ def _timestamp(unix: float | None) -> Timestamp:
     """A protobuf Timestamp; ``None`` is Go's zero time, written explicitly as asynq does."""
     if unix is None:
         return Timestamp(seconds=GO_ZERO_TIME_SECONDS, nanos=0)
-    seconds = math.floor(unix)
-    nanos = min(round((unix - seconds) * _SECOND_NS), _SECOND_NS - 1)
-    return Timestamp(seconds=seconds, nanos=nanos)
+    # A float of Unix seconds is exact to about 0.2 µs today: keep whole microseconds, not noise.
+    micros = round(unix * 1_000_000)
+    seconds, micro_part = divmod(micros, 1_000_000)
+    return Timestamp(seconds=seconds, nanos=micro_part * 1000)
 
 
 def _unix(when: datetime | None) -> float | None:
@@ -326,6 +332,47 @@ def encode_enqueue_event(task_id: str, enqueued_at: float) -> bytes:
     """The SchedulerEnqueueEvent protobuf stored as a history member (spec §3.3)."""
     event = SchedulerEnqueueEvent(task_id=task_id, enqueue_time=_timestamp(enqueued_at))
     return event.SerializeToString(deterministic=True)
+
+
+def _from_timestamp(ts: Timestamp) -> datetime | None:
+    if ts.seconds == GO_ZERO_TIME_SECONDS and ts.nanos == 0:
+        return None
+    try:
+        return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+    except OverflowError:
+        return None  # outside datetime's years 1..9999: nothing asynq writes
+
+
+def decode_entry(blob: bytes, *, identity: str = "") -> EntryState:
+    """A SchedulerEntry protobuf (ours or Go's) back as an EntryState; Go's zero time is None.
+
+    Raises MalformedDataError for bytes that are not a SchedulerEntry.
+    """
+    message = SchedulerEntry()
+    try:
+        message.ParseFromString(blob)
+    except DecodeError as exc:
+        raise MalformedDataError("scheduler entry", f"undecodable SchedulerEntry: {exc}") from exc
+    return EntryState(
+        id=message.id,
+        spec=message.spec,
+        task_type=message.task_type,
+        payload=bytes(message.task_payload) or None,
+        options=tuple(message.enqueue_options),
+        identity=identity,
+        next_run=_from_timestamp(message.next_enqueue_time),
+        prev_run=_from_timestamp(message.prev_enqueue_time),
+    )
+
+
+def decode_enqueue_event(blob: bytes) -> tuple[str, datetime | None]:
+    """A SchedulerEnqueueEvent protobuf back as (task id, enqueue time)."""
+    event = SchedulerEnqueueEvent()
+    try:
+        event.ParseFromString(blob)
+    except DecodeError as exc:
+        raise MalformedDataError("scheduler history", f"undecodable event: {exc}") from exc
+    return event.task_id, _from_timestamp(event.enqueue_time)
 
 
 @dataclass(kw_only=True)
