@@ -30,9 +30,20 @@ def client(redis_url, clock):
         yield c
 
 
-def snapshot(r: redis.Redis) -> dict[bytes, tuple[bytes, bool]]:
-    """Every key with its serialized value and whether it has a TTL: equal means untouched."""
-    return {key: (r.dump(key), r.pttl(key) > 0) for key in r.scan_iter(count=1000)}
+def snapshot(r: redis.Redis) -> dict[bytes, tuple[bytes, object, bool]]:
+    """Every key with its type, value and whether it has a TTL: equal means untouched."""
+    readers = {
+        b"string": r.get,
+        b"hash": r.hgetall,
+        b"list": lambda k: r.lrange(k, 0, -1),
+        b"set": r.smembers,
+        b"zset": lambda k: r.zrange(k, 0, -1, withscores=True),
+    }
+    result = {}
+    for key in r.scan_iter(count=1000):
+        kind = r.type(key)
+        result[key] = (kind, readers[kind](key), r.pttl(key) > 0)
+    return result
 
 
 def fields(r: redis.Redis, key: str) -> dict[bytes, bytes]:
