@@ -70,6 +70,7 @@ __all__ = [
     "SchedulerConfig",
     "SchedulerEntrySpec",
     "SchedulerHeartbeat",
+    "StopSignal",
     "TickResult",
     "decode_enqueue_event",
     "decode_entry",
