@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # healthz (no login) and metrics (login or bearer token), before the dashboard's catch-alls.
     path("", include("queuecore.contrib.django.urls")),
+    path("api/", include("dashboard.api.urls")),
     path("", include("dashboard.urls")),
 ]
