@@ -663,7 +663,8 @@ class Scheduler:
                         logger.error("scheduler heartbeat failed: %s", exc)
                     while next_beat <= now:
                         next_beat += interval
-                wake = min(self.next_due() or math.inf, next_beat)
+                due = self.next_due()
+                wake = next_beat if due is None else min(due, next_beat)
                 stop_event.wait(min(max(0.0, wake - self._clock.now()), self.config.max_sleep))
         finally:
             self.shutdown()
