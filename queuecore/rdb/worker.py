@@ -232,27 +232,25 @@ class WorkerBatch:
     def execute(self) -> list[Any]:
         if not self._calls:
             return []
-        store = self._store
-        shas = [store.scripts.get(name).sha for name, _, _, _ in self._calls]
         with redis_errors():
-            replies = self._send(range(len(self._calls)), shas)
+            replies = self._send(range(len(self._calls)))
             missing = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
             if missing:
                 for name in {self._calls[i][0] for i in missing}:
-                    script = store.scripts.get(name)
-                    store.client.script_load(script.script)
-                for i, reply in zip(missing, self._send(missing, shas), strict=True):
+                    self._store.scripts.load(name)
+                for i, reply in zip(missing, self._send(missing), strict=True):
                     replies[i] = reply
         results: list[Any] = []
         for (name, keys_, args, decode), reply in zip(self._calls, replies, strict=True):
             results.append(_result(name, keys_, args, decode, reply))
         return results
 
-    def _send(self, indexes: Iterable[int], shas: list[str]) -> list[Any]:
+    def _send(self, indexes: Iterable[int]) -> list[Any]:
+        scripts = self._store.scripts
         pipe = self._store.client.pipeline(transaction=False)
         for i in indexes:
-            _, keys_, args, _ = self._calls[i]
-            pipe.evalsha(shas[i], len(keys_), *keys_, *args)
+            name, keys_, args, _ = self._calls[i]
+            scripts.queue(pipe, name, keys_, args)
         replies: list[Any] = pipe.execute(raise_on_error=False)
         for reply in replies:
             if isinstance(reply, (redis.ConnectionError, redis.TimeoutError)):

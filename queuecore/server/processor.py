@@ -284,6 +284,11 @@ class Processor:
                             return
                         idle = False
                         continue
+                    if self._can_wait_here():
+                        # Nothing held, so no outcome can arrive: block on the list ourselves
+                        # and save the waiter's thread hop (the latency of an idle worker).
+                        idle = not self._wait_here()
+                        continue
                     self._armed.set()
                 timeout = self.config.idle_poll_interval
                 if stopping:
@@ -314,6 +319,25 @@ class Processor:
             backoff.reset()
             if asked:
                 idle = got < asked
+
+    def _can_wait_here(self) -> bool:
+        return (
+            self.config.block_for_tasks
+            and not self._burst
+            and len(self.queues) == 1
+            and not self._inflight
+            and not self._paused
+        )
+
+    def _wait_here(self) -> bool:
+        """Block until the single queue has a task (True) or the poll interval passed."""
+        (qname,) = self.queues
+        try:
+            return self.store.wait_for_pending(qname, min(1.0, self.config.idle_poll_interval))
+        except RedisUnavailableError as exc:
+            log.warning("processor: Redis unavailable (%s)", exc)
+            time.sleep(0.5)
+            return False
 
     def _collect(self, unacked: list[_Ack], timeout: float | None) -> object:
         """Turn finished handlers into decided acks; with a timeout, block for the first one.
