@@ -7,6 +7,6 @@ class DashboardConfig(AppConfig):
     verbose_name = "Queue dashboard"
 
     def ready(self) -> None:
-        from dashboard.roles import ensure_roles  # noqa: PLC0415 - models load after ready
+        from dashboard.roles import ensure_roles
 
         post_migrate.connect(ensure_roles, sender=self, dispatch_uid="dashboard-roles")

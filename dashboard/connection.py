@@ -7,8 +7,8 @@ import time
 from dataclasses import replace
 
 from queuecore import Inspector
-from queuecore.inspection import QueueInfo
 from queuecore.contrib.django.conf import redis_url
+from queuecore.inspection import QueueInfo
 
 _lock = threading.Lock()
 _inspectors: dict[str, Inspector] = {}

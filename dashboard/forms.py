@@ -20,7 +20,7 @@ MAX_SELECTED = 1000
 def valid_or_400[F: forms.Form](form: F) -> F:
     if not form.is_valid():
         problems = "; ".join(
-            f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()
+            f"{field}: {' '.join(str(e) for e in errors)}" for field, errors in form.errors.items()
         )
         raise BadRequest(problems)
     return form
@@ -51,7 +51,7 @@ class SelectionForm(forms.Form):
 
     def __init__(self, data: Any) -> None:
         super().__init__(data)
-        self.selected: list[str] = [i for i in data.getlist("ids") if i][:MAX_SELECTED + 1]
+        self.selected: list[str] = [i for i in data.getlist("ids") if i][: MAX_SELECTED + 1]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -102,7 +102,7 @@ def failure_response(request: HttpRequest, exc: Exception) -> HttpResponse:
         return render(request, "dashboard/failure.html", context, status=status)
     if request.htmx.target == PAGE_TARGET:  # type: ignore[attr-defined]
         return render(request, "dashboard/failure.html#page", context, status=status)
-    return flash_fragment(request, context["message"], "error", status=status, changed=True)
+    return flash_fragment(request, str(exc) or title, "error", status=status, changed=True)
 
 
 def flash_fragment(
@@ -110,7 +110,10 @@ def flash_fragment(
 ) -> HttpResponse:
     """An htmx answer to an action: a short message in #flash, and tell the page to refresh."""
     response = render(
-        request, "dashboard/base.html#flash", {"flash": message, "flash_level": level}, status=status
+        request,
+        "dashboard/base.html#flash",
+        {"flash": message, "flash_level": level},
+        status=status,
     )
     response["HX-Retarget"] = "#flash"
     response["HX-Reswap"] = "innerHTML"
@@ -125,7 +128,9 @@ def action_reply(
     """The answer to a finished action: a fragment for htmx, else a redirect back with a message."""
     if request.htmx:  # type: ignore[attr-defined]
         return flash_fragment(request, message, level)
-    messages.add_message(request, messages.SUCCESS if level == "success" else messages.ERROR, message)
+    messages.add_message(
+        request, messages.SUCCESS if level == "success" else messages.ERROR, message
+    )
     return HttpResponseRedirect(safe_next(request, fallback))
 
 

@@ -6,6 +6,7 @@ Task data never lives here; it is read from Redis through the Inspector on every
 from __future__ import annotations
 
 import zoneinfo
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -30,6 +31,9 @@ class Dashboard(models.Model):
             ("operate_tasks", "Can run, archive, delete and cancel tasks and pause queues"),
             ("administer_queues", "Can delete queues and act on all archived tasks"),
         ]
+
+    def __str__(self) -> str:
+        return "dashboard"
 
 
 class Theme(models.TextChoices):

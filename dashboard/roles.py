@@ -24,9 +24,9 @@ ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def ensure_roles(**_: Any) -> None:
+def ensure_roles(**signal_kwargs: Any) -> None:
     # The dashboard's permissions belong to a model without a table; make sure they exist.
-    from dashboard.models import Dashboard  # noqa: PLC0415 - apps must be ready
+    from dashboard.models import Dashboard
 
     content_type = ContentType.objects.get_for_model(Dashboard, for_concrete_model=False)
     for codename, name in Dashboard._meta.permissions:

@@ -81,7 +81,10 @@ def done_one(action: TaskAction, task: TaskInfo) -> str:
 def summary(action: TaskAction, outcome: SelectedOutcome) -> str:
     text = f"{PAST[action]} {_tasks(len(outcome.succeeded))}."
     if outcome.wrong_state:
-        text += f" {_tasks(len(outcome.wrong_state))} had changed state and {'was' if len(outcome.wrong_state) == 1 else 'were'} left alone."
+        moved = len(outcome.wrong_state)
+        text += (
+            f" {_tasks(moved)} had changed state and {'was' if moved == 1 else 'were'} left alone."
+        )
     if outcome.not_found:
         text += f" {_tasks(len(outcome.not_found))} no longer existed."
     return text
@@ -91,6 +94,8 @@ def done_bulk(entry: AuditEntry) -> str:
     if entry.outcome == Outcome.FAILED:
         return f"Stopped after {_tasks(entry.count)}: {entry.detail}"
     if entry.action == "delete_queue":
-        return f"Deleted queue {entry.queue}" + (f" and {_tasks(entry.count)}." if entry.count else ".")
+        return f"Deleted queue {entry.queue}" + (
+            f" and {_tasks(entry.count)}." if entry.count else "."
+        )
     verb = PAST.get(entry.action.removesuffix("_all"), entry.action)
     return f"{verb} {_tasks(entry.count)} ({entry.state} in {entry.queue})."

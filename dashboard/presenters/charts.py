@@ -65,7 +65,9 @@ class VBarChart:
     empty: bool
 
 
-def _hbars(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], legend: Sequence[str]) -> HBarChart:
+def _hbars(
+    rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], legend: Sequence[str]
+) -> HBarChart:
     biggest = max((sum(n for _, n in segs) for _, segs in rows), default=0)
     scale = (WIDTH - LABEL_WIDTH - 10) / biggest if biggest else 0.0
     built = []
@@ -75,7 +77,9 @@ def _hbars(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], legend: Sequen
         rects = []
         for name, count in segments:
             if count:
-                rects.append(Rect(x, y, count * scale, BAR_HEIGHT, name, f"{queue} · {name}: {count}"))
+                rects.append(
+                    Rect(x, y, count * scale, BAR_HEIGHT, name, f"{queue} · {name}: {count}")
+                )
                 x += count * scale
         built.append(BarRow(queue, y + BAR_HEIGHT - 3, tuple(rects), sum(n for _, n in segments)))
     return HBarChart(
@@ -88,7 +92,9 @@ def _hbars(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], legend: Sequen
 
 
 def queue_size_chart(infos: Iterable[QueueInfo]) -> HBarChart:
-    rows = [(info.queue, [(state, int(getattr(info, state))) for state in STATES]) for info in infos]
+    rows = [
+        (info.queue, [(state, int(getattr(info, state))) for state in STATES]) for info in infos
+    ]
     return _hbars(rows, STATES)
 
 

@@ -34,7 +34,9 @@ def server_rows(servers: Iterable[ServerInfo]) -> list[ServerRow]:
                 server=server,
                 queues=", ".join(f"{name}: {weight}" for name, weight in weights),
                 busy=len(server.active_workers),
-                workers=tuple(WorkerRow(w, describe_bytes(w.task_payload)) for w in server.active_workers),
+                workers=tuple(
+                    WorkerRow(w, describe_bytes(w.task_payload)) for w in server.active_workers
+                ),
             )
         )
     return rows

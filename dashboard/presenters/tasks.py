@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dashboard.access import ACTIONS_BY_STATE, Abilities, TaskAction
@@ -101,7 +101,9 @@ class QueuePage:
 
 
 def tabs(info: QueueInfo, selected: TaskState) -> tuple[Tab, ...]:
-    return tuple(Tab(state, int(getattr(info, state.value)), state is selected) for state in TAB_ORDER)
+    return tuple(
+        Tab(state, int(getattr(info, state.value)), state is selected) for state in TAB_ORDER
+    )
 
 
 def _cells(task: TaskInfo, now: datetime, worker: WorkerInfo | None) -> tuple[Cell, ...]:
@@ -159,7 +161,28 @@ def queue_page(
     skipped: int = 0,
 ) -> QueuePage:
     allowed = tuple(a for a in ACTIONS_BY_STATE[state] if can.task_action(a, state))
-    rows = tuple(
+    return QueuePage(
+        info=info,
+        state=state,
+        tabs=tabs(info, state),
+        columns=COLUMNS[state],
+        rows=build_rows(tasks, allowed, workers, now),
+        pager=Pager(page, page_size, total),
+        groups=tuple(groups),
+        group=group,
+        row_actions=allowed,
+        bulk_actions=tuple(a for a in allowed if can.bulk_action(a, state)),
+        skipped=skipped,
+    )
+
+
+def build_rows(
+    tasks: Iterable[TaskInfo],
+    allowed: Sequence[TaskAction],
+    workers: Mapping[str, WorkerInfo],
+    now: datetime,
+) -> tuple[TaskRow, ...]:
+    return tuple(
         TaskRow(
             task=task,
             payload=describe_bytes(task.payload),
@@ -168,17 +191,14 @@ def queue_page(
         )
         for task in tasks
     )
-    return QueuePage(
-        info=info,
-        state=state,
-        tabs=tabs(info, state),
-        columns=COLUMNS[state],
-        rows=rows,
-        pager=Pager(page, page_size, total),
-        groups=tuple(groups),
-        group=group,
-        row_actions=allowed,
-        bulk_actions=tuple(a for a in allowed if can.bulk_action(a, state)),
+
+
+def searched(page: QueuePage, tasks: Sequence[TaskInfo], skipped: int, now: datetime) -> QueuePage:
+    """The page's frame with search matches instead of a listed page."""
+    return replace(
+        page,
+        rows=build_rows(tasks, page.row_actions, {}, now),
+        pager=Pager(1, max(len(tasks), 1), len(tasks)),
         skipped=skipped,
     )
 

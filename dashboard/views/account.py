@@ -21,7 +21,9 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Settings saved.")
         return redirect("dashboard:settings")
-    return render(request, "dashboard/settings.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "dashboard/settings.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @dashboard_view
@@ -36,5 +38,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     return render_page(
-        request, "dashboard/audit.html", {"page": page, "query": query.urlencode(), "filters": filters}
+        request,
+        "dashboard/audit.html",
+        {"page": page, "query": query.urlencode(), "filters": filters},
     )

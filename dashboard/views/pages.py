@@ -18,6 +18,7 @@ from dashboard.presenters.formatting import format_rate
 from dashboard.presenters.queues import overview as overview_of
 from dashboard.presenters.system import redis_view, scheduler_rows, server_rows
 from queuecore import TaskState
+from queuecore.inspection import TaskPage, WorkerInfo
 
 SEARCH_BUDGET = 2000
 
@@ -40,47 +41,56 @@ def overview(request: HttpRequest) -> HttpResponse:
 @dashboard_view
 def queue_detail(request: HttpRequest, queue: str) -> HttpResponse:
     form = valid_or_400(TaskListForm(request.GET))
-    settings, insp = prefs(request), inspector()
+    data, insp = form.cleaned_data, inspector()
     state = form.task_state(TaskState.PENDING)
-    size = form.cleaned_data["size"] or settings.page_size
-    page = form.cleaned_data["page"] or 1
+    size, number = data["size"] or prefs(request).page_size, data["page"] or 1
     info = queue_info(insp, queue)
     groups = insp.groups(queue) if state is TaskState.AGGREGATING else []
-    group = form.cleaned_data["group"] or (groups[0].group if groups else None)
-    if form.searching:
-        return _search(request, form, info, state, groups, group)
-    listed = insp.list_tasks(queue, state, page, size, group) if group or not groups else []
-    workers = _workers() if state is TaskState.ACTIVE else {}
-    view = task_views.queue_page(
-        info=info, state=state, tasks=listed, total=getattr(listed, "total", 0), page=page,
-        page_size=size, groups=groups, group=group, workers=workers,
-        can=Abilities.of(request.user), now=timezone.now(), skipped=getattr(listed, "skipped", 0),
+    group = data["group"] or (groups[0].group if groups else None)
+    aggregating_without_group = state is TaskState.AGGREGATING and not group
+    listed = TaskPage() if form.searching or aggregating_without_group else (
+        insp.list_tasks(queue, state, number, size, group)
     )  # fmt: skip
-    return render_page(request, "dashboard/queue.html", _queue_context(request, view, insp.queues()))
+    view = task_views.queue_page(
+        info=info, state=state, tasks=listed, total=listed.total, page=number, page_size=size,
+        groups=groups, group=group, workers=_workers() if state is TaskState.ACTIVE else {},
+        can=Abilities.of(request.user), now=timezone.now(), skipped=listed.skipped,
+    )  # fmt: skip
+    if form.searching:
+        return _search(request, form, view)
+    return render_page(request, "dashboard/queue.html", _queue_context(view, insp.queues()))
 
 
-def _search(request, form, info, state, groups, group):  # type: ignore[no-untyped-def]
+def _search(request: HttpRequest, form: TaskListForm, page: task_views.QueuePage) -> HttpResponse:
+    """Bounded search within the state: at most SEARCH_BUDGET tasks per request; "scan more"
+    continues from the returned cursor and appends its matches to the table."""
     data = form.cleaned_data
     found = inspector().search(
-        info.queue, state, text=data["text"] or None, type=data["type"] or None,
-        error=data["error"] or None, group=group, cursor=data["cursor"] or None,
+        page.info.queue,
+        page.state,
+        text=data["text"] or None,
+        type=data["type"] or None,
+        error=data["error"] or None,
+        group=page.group,
+        cursor=data["cursor"] or None,
         budget=SEARCH_BUDGET,
-    )  # fmt: skip
-    view = task_views.queue_page(
-        info=info, state=state, tasks=found.tasks, total=len(found.tasks), page=1,
-        page_size=max(len(found.tasks), 1), groups=groups, group=group, workers={},
-        can=Abilities.of(request.user), now=timezone.now(), skipped=found.skipped,
-    )  # fmt: skip
+    )
+    view = task_views.searched(page, found.tasks, found.skipped, timezone.now())
     params = {k: v for k in ("state", "group", "type", "error", "text") if (v := data.get(k))}
-    search = {**params, "scanned": found.scanned, "matches": len(found.tasks),
-              "cursor": found.cursor, "more_url": "?" + urlencode({**params, "cursor": found.cursor or ""})}  # fmt: skip
-    context = {**_queue_context(request, view, inspector().queues()), "search": search}
+    search = {
+        **params,
+        "scanned": found.scanned,
+        "matches": len(found.tasks),
+        "cursor": found.cursor,
+        "more_url": "?" + urlencode({**params, "cursor": found.cursor or ""}),
+    }
+    context = {**_queue_context(view, inspector().queues()), "search": search}
     if request.htmx and data["cursor"]:  # type: ignore[attr-defined]
         return render(request, "dashboard/queue.html#more", {**context, "more": True})
     return render_page(request, "dashboard/queue.html", context)
 
 
-def _queue_context(request: HttpRequest, view: task_views.QueuePage, queues: list[str]) -> dict:  # type: ignore[type-arg]
+def _queue_context(view: task_views.QueuePage, queues: list[str]) -> dict[str, object]:
     params = {"state": view.state.value, "size": view.pager.page_size}
     if view.group:
         params["group"] = view.group
@@ -93,9 +103,9 @@ def _queue_context(request: HttpRequest, view: task_views.QueuePage, queues: lis
     }
 
 
-def _workers() -> dict[str, object]:
+def _workers() -> dict[str, WorkerInfo]:
     servers = inspector().servers()
-    return task_views.workers_by_task(w for s in servers for w in s.active_workers)  # type: ignore[return-value]
+    return task_views.workers_by_task(w for s in servers for w in s.active_workers)
 
 
 @dashboard_view
@@ -145,4 +155,6 @@ def scheduler_history(request: HttpRequest, entry_id: str) -> HttpResponse:
 
 @dashboard_view
 def redis(request: HttpRequest) -> HttpResponse:
-    return render_page(request, "dashboard/redis.html", {"redis": redis_view(inspector().redis_info())})
+    return render_page(
+        request, "dashboard/redis.html", {"redis": redis_view(inspector().redis_info())}
+    )

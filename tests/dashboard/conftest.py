@@ -25,7 +25,9 @@ def insp(queuecore_settings: str) -> Iterator[Inspector]:
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(role: str | None, name: str | None = None) -> User:
-        user = User.objects.create_user(name or f"{role or 'nobody'}-user", password="pw-12345-long")
+        user = User.objects.create_user(
+            name or f"{role or 'nobody'}-user", password="pw-12345-long"
+        )
         if role:
             user.groups.add(Group.objects.get(name=role))
         return user

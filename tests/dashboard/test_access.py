@@ -47,7 +47,8 @@ def test_roles_decide_task_actions_per_state(
 
 
 @pytest.mark.parametrize(
-    ("user", "pause", "delete"), [(VIEWER, False, False), (OPERATOR, True, False), (ADMIN, True, True)]
+    ("user", "pause", "delete"),
+    [(VIEWER, False, False), (OPERATOR, True, False), (ADMIN, True, True)],
 )
 def test_roles_decide_queue_actions(settings, user: Holder, pause: bool, delete: bool) -> None:
     can = Abilities.of(user)

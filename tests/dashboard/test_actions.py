@@ -1,4 +1,4 @@
-"""Every action changes Redis as the Inspector says, answers htmx with a fragment, and is audited."""
+"""Every action changes Redis as the Inspector says, answers htmx with a fragment, is audited."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.test import Client
 
 from dashboard import operations
 from dashboard.models import AuditEntry, Outcome
-from queuecore import Inspector, TaskState, TaskNotFoundError
+from queuecore import Inspector, TaskNotFoundError, TaskState
 from tests.support.factories import seed_task
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -47,7 +47,10 @@ def test_one_task_action_moves_the_task(
     assert state_of(insp, task_id) is after
     entry = AuditEntry.objects.get()
     assert (entry.username, entry.action, entry.queue, entry.task_ids) == (
-        "operator-user", action, "default", [task_id]
+        "operator-user",
+        action,
+        "default",
+        [task_id],
     )
     assert (entry.outcome, entry.count, entry.state) == (Outcome.SUCCEEDED, 1, state.value)
 
@@ -57,7 +60,9 @@ def test_an_action_without_htmx_redirects_back_with_a_message(
 ) -> None:
     task_id = seeded[TaskState.ARCHIVED]
     response = operator.post(
-        f"/queues/default/tasks/{task_id}/run", {"next": "/queues/default/?state=archived"}, follow=True
+        f"/queues/default/tasks/{task_id}/run",
+        {"next": "/queues/default/?state=archived"},
+        follow=True,
     )
     assert response.redirect_chain[-1] == ("/queues/default/?state=archived", 302)
     assert b"moved to pending" in response.content
@@ -88,7 +93,8 @@ def test_cancel_asks_the_servers_over_pubsub(
     task_id = seeded[TaskState.ACTIVE]
     assert operator.post(f"/queues/default/tasks/{task_id}/cancel", **HTMX).status_code == 200
     message = pubsub.get_message(timeout=2)
-    assert message and message["data"] == task_id.encode()
+    assert message
+    assert message["data"] == task_id.encode()
     pubsub.close()
 
 
@@ -102,15 +108,23 @@ def test_selected_rows_report_what_happened_to_each(
     )
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Ran 3 tasks. 1 task had changed state and was left alone. 1 task no longer existed." in body
+    assert (
+        "Ran 3 tasks. 1 task had changed state and was left alone. 1 task no longer existed."
+        in body
+    )
     assert all(state_of(insp, i) is TaskState.PENDING for i in archived)
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.count, entry.total, entry.outcome) == (
-        "run_selected", 3, 5, Outcome.PARTIAL
+        "run_selected",
+        3,
+        5,
+        Outcome.PARTIAL,
     )
 
 
-def test_selected_with_nothing_selected_is_400(operator: Client, seeded: dict[TaskState, str]) -> None:
+def test_selected_with_nothing_selected_is_400(
+    operator: Client, seeded: dict[TaskState, str]
+) -> None:
     assert operator.post("/queues/default/selected/delete", {}, **HTMX).status_code == 400
 
 
@@ -129,7 +143,10 @@ def test_all_in_state_asks_for_confirmation_with_the_exact_count_first(
     assert insp.get_queue_info("default").retry == 0
     entry = AuditEntry.objects.get()
     assert (entry.action, entry.state, entry.count, entry.outcome) == (
-        "delete_all", "retry", 7, Outcome.SUCCEEDED
+        "delete_all",
+        "retry",
+        7,
+        Outcome.SUCCEEDED,
     )
 
 
@@ -165,7 +182,9 @@ def test_long_all_actions_run_in_the_background_and_report_progress(
     assert insp.get_queue_info("default").pending == 5
 
 
-def test_pause_and_resume_a_queue(operator: Client, insp: Inspector, seeded: dict[TaskState, str]) -> None:
+def test_pause_and_resume_a_queue(
+    operator: Client, insp: Inspector, seeded: dict[TaskState, str]
+) -> None:
     assert operator.post("/queues/default/pause", **HTMX).status_code == 200
     assert insp.get_queue_info("default").paused
     again = operator.post("/queues/default/pause", **HTMX)
@@ -174,7 +193,9 @@ def test_pause_and_resume_a_queue(operator: Client, insp: Inspector, seeded: dic
     assert operator.post("/queues/default/resume", **HTMX).status_code == 200
     assert not insp.get_queue_info("default").paused
     assert [e.action for e in AuditEntry.objects.order_by("id")] == [
-        "pause_queue", "pause_queue", "resume_queue"
+        "pause_queue",
+        "pause_queue",
+        "resume_queue",
     ]
 
 
@@ -209,7 +230,9 @@ def test_changes_need_post(operator: Client, seeded: dict[TaskState, str]) -> No
     assert operator.get("/queues/default/pause").status_code == 400
 
 
-def test_changes_need_a_csrf_token(make_user, seeded: dict[TaskState, str], insp: Inspector) -> None:
+def test_changes_need_a_csrf_token(
+    make_user, seeded: dict[TaskState, str], insp: Inspector
+) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(make_user("admin"))
     task_id = seeded[TaskState.ARCHIVED]

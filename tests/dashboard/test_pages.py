@@ -35,7 +35,9 @@ def go_fixture(
 def cells(html: str, queue: str) -> list[str]:
     row = re.search(rf'<tr data-queue="{re.escape(queue)}">(.*?)</tr>', html, re.S)
     assert row, f"no row for {queue}"
-    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row[1], re.S)]
+    return [
+        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row[1], re.S)
+    ]
 
 
 def test_overview_shows_the_numbers_go_inspector_reported(viewer: Client, go_fixture: None) -> None:
@@ -55,7 +57,9 @@ def test_queue_pages_show_go_fixture_tasks_in_every_state(viewer: Client, go_fix
     for state, tasks in report["tasks"].items():
         if state == "aggregating":
             for group, members in tasks.items():
-                html = viewer.get("/queues/default/", {"state": state, "group": group}).content.decode()
+                html = viewer.get(
+                    "/queues/default/", {"state": state, "group": group}
+                ).content.decode()
                 assert all(f'data-task-id="{t["id"]}"' in html for t in members)
             continue
         html = viewer.get("/queues/default/", {"state": state, "size": 100}).content.decode()
@@ -98,9 +102,11 @@ def test_every_page_renders(viewer: Client, seeded: dict[TaskState, str]) -> Non
         assert b"<html" in response.content
 
 
-def test_htmx_polls_get_only_the_page_fragment(viewer: Client, seeded: dict[TaskState, str]) -> None:
-    for url in ("/", "/queues/default/?state=retry", f"/queues/default/tasks/{seeded[TaskState.RETRY]}/",
-                "/servers/", "/redis/"):  # fmt: skip
+def test_htmx_polls_get_only_the_page_fragment(
+    viewer: Client, seeded: dict[TaskState, str]
+) -> None:
+    task_url = f"/queues/default/tasks/{seeded[TaskState.RETRY]}/"
+    for url in ("/", "/queues/default/?state=retry", task_url, "/servers/", "/redis/"):
         response = viewer.get(url, **HTMX)
         assert response.status_code == 200
         body = response.content.decode()
@@ -108,35 +114,51 @@ def test_htmx_polls_get_only_the_page_fragment(viewer: Client, seeded: dict[Task
         assert "<html" not in body
 
 
-def test_the_chart_range_is_remembered_per_user(viewer: Client, seeded: dict[TaskState, str]) -> None:
+def test_the_chart_range_is_remembered_per_user(
+    viewer: Client, seeded: dict[TaskState, str]
+) -> None:
     viewer.get("/?range=30")
     html = viewer.get("/").content.decode()
-    assert 'href="?range=30" hx-get="?range=30" hx-target="#page" hx-swap="outerHTML" hx-push-url="true" aria-current="true"' in html
+    assert re.search(r'href="\?range=30"[^>]*aria-current="true"', html)
 
 
-def test_paging_and_page_size(viewer: Client, redis_client: redis.Redis, queuecore_settings: str) -> None:
+def test_paging_and_page_size(
+    viewer: Client, redis_client: redis.Redis, queuecore_settings: str
+) -> None:
     ids = [seed_task(redis_client, "pending").id for _ in range(25)]
     first = viewer.get("/queues/default/", {"state": "pending", "size": 10}).content.decode()
-    third = viewer.get("/queues/default/", {"state": "pending", "size": 10, "page": 3}).content.decode()
+    third = viewer.get(
+        "/queues/default/", {"state": "pending", "size": 10, "page": 3}
+    ).content.decode()
     assert re.findall(r'<tr data-task-id="([^"]+)"', first) == ids[:10]
     assert re.findall(r'<tr data-task-id="([^"]+)"', third) == ids[20:]
-    assert "21–25 of 25" in third
+    assert "21\N{EN DASH}25 of 25" in third
 
 
 def test_search_scans_a_bounded_number_and_offers_more(
-    viewer: Client, redis_client: redis.Redis, queuecore_settings: str, monkeypatch: pytest.MonkeyPatch
+    viewer: Client,
+    redis_client: redis.Redis,
+    queuecore_settings: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from dashboard.views import pages
 
     monkeypatch.setattr(pages, "SEARCH_BUDGET", 5)
     for n in range(12):
         seed_task(
-            redis_client, "archived", score=1000 + n, error_msg="timeout" if n % 3 == 0 else "refused"
+            redis_client,
+            "archived",
+            score=1000 + n,
+            error_msg="timeout" if n % 3 == 0 else "refused",
         )
-    html = viewer.get("/queues/default/", {"state": "archived", "error": "TIMEOUT"}).content.decode()
+    html = viewer.get(
+        "/queues/default/", {"state": "archived", "error": "TIMEOUT"}
+    ).content.decode()
     assert "Scanned 5 tasks, 2 matches" in html
     assert "Scan more" in html
-    more = viewer.get("/queues/default/", {"state": "archived", "error": "timeout", "cursor": "5"}, **HTMX)
+    more = viewer.get(
+        "/queues/default/", {"state": "archived", "error": "timeout", "cursor": "5"}, **HTMX
+    )
     body = more.content.decode()
     assert body.count("<tr data-task-id=") == 2
     assert 'id="search-status" class="pager" hx-swap-oob="outerHTML"' in body
@@ -175,7 +197,7 @@ def test_bad_ids_queues_and_pages_get_a_clear_error_page(
 ) -> None:
     response = viewer.get(url)
     assert response.status_code == status
-    if status != 404 or "/all/" not in url and "/raw/" not in url:
+    if status != 404 or ("/all/" not in url and "/raw/" not in url):
         assert b'class="banner' in response.content
 
 

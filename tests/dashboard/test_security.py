@@ -4,15 +4,15 @@ banner (not a 500) while Redis is unreachable, recovering by itself."""
 from __future__ import annotations
 
 import re
-from html import unescape
 import tempfile
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 import pytest
 import redis
-from django.test import Client
 from django.core.signals import request_finished
+from django.test import Client
 from django.urls import (
     URLPattern,
     URLResolver,
@@ -68,13 +68,19 @@ def _sample(pattern: object) -> str:
 
 
 def every_url() -> Iterator[tuple[str, str, object]]:
-    def walk(patterns: list[object], prefix: str, namespace: str) -> Iterator[tuple[str, str, object]]:
+    def walk(
+        patterns: list[object], prefix: str, namespace: str
+    ) -> Iterator[tuple[str, str, object]]:
         for entry in patterns:
             if isinstance(entry, URLResolver):
                 ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
                 yield from walk(entry.url_patterns, prefix + _sample(entry.pattern), ns)
             elif isinstance(entry, URLPattern):
-                yield f"{namespace}{entry.name}", "/" + prefix + _sample(entry.pattern), entry.callback
+                yield (
+                    f"{namespace}{entry.name}",
+                    "/" + prefix + _sample(entry.pattern),
+                    entry.callback,
+                )
 
     yield from walk(get_resolver().url_patterns, "", "")
 
@@ -87,7 +93,11 @@ def test_anonymous_users_get_a_login_redirect_or_401_on_every_url(
     for name, url, callback in walked:
         if name in PUBLIC:
             continue
-        assert getattr(callback, "login_required", True) or name.startswith(("api", "dashboard:api")) or name == "queuecore:metrics", name
+        assert (
+            getattr(callback, "login_required", True)
+            or name.startswith(("api", "dashboard:api"))
+            or name == "queuecore:metrics"
+        ), name
         for method in (client.get, client.post):
             response = method(url)
             ok = response.status_code in (401, 403, 405) or (
@@ -109,7 +119,8 @@ def test_viewers_see_no_buttons_and_every_change_is_refused_and_audited(
 ) -> None:
     archived = seeded[TaskState.ARCHIVED]
     html = viewer.get("/queues/default/?state=archived").content.decode()
-    assert "data-action=" not in html and "selected</button>" not in html
+    assert "data-action=" not in html
+    assert "selected</button>" not in html
     assert "Pause</button>" not in viewer.get("/").content.decode()
     for url in (f"/queues/default/tasks/{archived}/run", "/queues/default/pause",
                 "/queues/default/all/pending/delete", "/queues/default/delete"):  # fmt: skip
@@ -126,7 +137,8 @@ def test_operators_may_not_delete_queues_or_act_on_all_archived_tasks(
     operator: Client, insp: Inspector, seeded: dict[TaskState, str]
 ) -> None:
     html = operator.get("/queues/default/?state=archived").content.decode()
-    assert "Run selected" in html and "Run all" not in html
+    assert "Run selected" in html
+    assert "Run all" not in html
     assert operator.get("/queues/default/all/archived/run").status_code == 403
     assert operator.post("/queues/default/all/archived/delete", **HTMX).status_code == 403
     assert operator.post("/queues/default/delete", **HTMX).status_code == 403
@@ -134,7 +146,9 @@ def test_operators_may_not_delete_queues_or_act_on_all_archived_tasks(
     assert operator.post("/queues/default/all/retry/run", **HTMX).status_code == 200
 
 
-def test_admins_may_act_on_all_archived_tasks(admin: Client, insp: Inspector, seeded: dict[TaskState, str]) -> None:
+def test_admins_may_act_on_all_archived_tasks(
+    admin: Client, insp: Inspector, seeded: dict[TaskState, str]
+) -> None:
     assert "Run all" in admin.get("/queues/default/?state=archived").content.decode()
     assert admin.post("/queues/default/all/archived/run", **HTMX).status_code == 200
     assert insp.get_queue_info("default").archived == 0
@@ -146,7 +160,9 @@ def test_read_only_hides_and_refuses_every_change(
     settings.QUEUECORE = {**settings.QUEUECORE, "READ_ONLY": True}
     html = admin.get("/queues/default/?state=archived").content.decode()
     assert "read-only" in html
-    assert "data-action=" not in html and "Run all" not in html and "Pause</button>" not in html
+    assert "data-action=" not in html
+    assert "Run all" not in html
+    assert "Pause</button>" not in html
     archived = seeded[TaskState.ARCHIVED]
     for url in (f"/queues/default/tasks/{archived}/run", "/queues/default/pause",
                 "/queues/default/all/archived/run", "/queues/default/delete"):  # fmt: skip
@@ -170,10 +186,14 @@ def test_hostile_text_is_escaped_everywhere(
     )  # fmt: skip
     seed_task(redis_client, "aggregating", queue=f"q{HOSTILE}", group_key=f"g{HOSTILE}")
     html_pages = [operator.get("/").content.decode()]
-    queue_url = unescape(re.search(r'<tr data-queue="[^"]*">\s*<td><a href="([^"]+)"', html_pages[0])[1])
+    queue_url = unescape(
+        re.search(r'<tr data-queue="[^"]*">\s*<td><a href="([^"]+)"', html_pages[0])[1]
+    )
     for state in ("retry", "aggregating"):
         html_pages.append(operator.get(queue_url, {"state": state}).content.decode())
-    html_pages.append(operator.get(queue_url, {"state": "retry", "type": f"t{HOSTILE}"}).content.decode())
+    html_pages.append(
+        operator.get(queue_url, {"state": "retry", "type": f"t{HOSTILE}"}).content.decode()
+    )
     task_url = unescape(re.search(r'<td class="id"><a href="([^"]+)"', html_pages[1])[1])
     detail = operator.get(task_url)
     assert detail.status_code == 200

@@ -31,7 +31,7 @@ def browser() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing (scripts/system-deps installs chromium)")
         pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only browser tests need it
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
@@ -47,7 +47,9 @@ def operator_user(transactional_db: None) -> User:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: Any, queuecore_settings: str, operator_user: User) -> Iterator[Any]:
+def page(
+    browser: Any, live_server: Any, queuecore_settings: str, operator_user: User
+) -> Iterator[Any]:
     """A fresh browser page, not yet logged in; ``page.base`` is the live server's URL."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.set_default_timeout(8000)
