@@ -185,10 +185,8 @@ def plan_enqueue(task: Task, options: EnqueueOptions, now: float) -> EnqueuePlan
     is then ignored by Redis, spec §8.12); otherwise a group adds it to the group; otherwise it
     is pending. Raises InvalidArgumentError for anything asynq would refuse.
     """
-    if options == _NO_OPTIONS:
-        opts = task._resolved
-    else:
-        opts = _resolve(options.over(task.options()))
+    # Without overrides, reuse the options the task checked when it was built.
+    opts = task._resolved if options == _NO_OPTIONS else _resolve(options.over(task.options()))
     now_dt = datetime.fromtimestamp(now, UTC)
     queue = opts.queue
 
