@@ -31,6 +31,7 @@ from redis.commands import CoreCommands
 from redis.exceptions import AskError, MovedError, NoScriptError, RedisClusterException
 
 from queuecore import keys
+from queuecore.rdb.connection import is_transient
 from queuecore.rdb.scripts import script_names, script_source
 
 Command = tuple[tuple[Any, ...], dict[str, Any]]
@@ -52,6 +53,24 @@ class QueueCoreCluster(RedisCluster):
 
     # Seconds a NodePipeline keeps retrying an unreachable node before reporting it down.
     retry_timeout: float = 2.0
+
+    def script_load(self, script: Any) -> Any:
+        """SCRIPT LOAD on every reachable primary.
+
+        redis-py sends it to all primaries and fails if one is down, which would stop the
+        queues of healthy nodes from loading a script. A node that was down answers NOSCRIPT
+        later and gets the script then.
+        """
+        sha: Any = None
+        failure: Exception | None = None
+        for node in self.get_primaries():
+            try:
+                sha = self.get_redis_connection(node).script_load(script)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                failure = exc
+        if sha is None:
+            raise failure or redis.ConnectionError("no primary to load the script on")
+        return sha
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         if transaction:
@@ -134,14 +153,21 @@ class NodePipeline(CoreCommands):
                     results = [exc] * len(indexes)
                 for index, result in zip(indexes, results, strict=True):
                     replies[index] = result
-                    if isinstance(result, MovedError | AskError | redis.ConnectionError):
+                    if isinstance(result, MovedError | AskError) or (
+                        isinstance(result, Exception) and is_transient(result)
+                    ):
                         again.append(index)
             if not again or time.monotonic() >= deadline:
+                # A node still refusing (down, CLUSTERDOWN, LOADING, ...) reads as unreachable,
+                # which every store maps to RedisUnavailableError.
+                for index in again:
+                    if isinstance(replies[index], redis.ResponseError):
+                        replies[index] = redis.ConnectionError(_error_text(replies[index]))
                 break
             # The slot map changed or a node is down: read it again and re-route what failed.
             with contextlib.suppress(RedisClusterException, redis.RedisError):
                 self._cluster.nodes_manager.initialize()
-            if unreachable:
+            if unreachable or any(isinstance(replies[i], redis.ResponseError) for i in again):
                 time.sleep(min(backoff, max(deadline - time.monotonic(), 0.0)))
                 backoff = min(backoff * 2, RETRY_BACKOFF_CAP)
             todo = again
@@ -170,6 +196,12 @@ def _pipeline(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
     for args, options in commands:
         pipe.execute_command(*args, **options)
     return list(pipe.execute(raise_on_error=False))
+
+
+def _error_text(error: Exception) -> str:
+    status = getattr(error, "status_code", None)
+    text = str(error)
+    return f"{status} {text}" if status and not text.startswith(status) else text
 
 
 def _script_sha(args: tuple[Any, ...]) -> str:

@@ -40,8 +40,10 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import (
     AuthenticationError,
     AuthorizationError,
+    ClusterDownError,
     RedisClusterException,
     ResponseError,
+    TryAgainError,
 )
 from redis.retry import Retry
 from redis.sentinel import Sentinel
@@ -80,6 +82,8 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, AuthenticationError | AuthorizationError):
         return False
     if isinstance(error, redis.ConnectionError | redis.TimeoutError | socket.timeout):
+        return True
+    if isinstance(error, ClusterDownError | TryAgainError):  # MASTERDOWN derives from the first
         return True
     if isinstance(error, ResponseError):
         status = getattr(error, "status_code", None) or ""

@@ -87,6 +87,9 @@ def _script_call(write: TaskWrite) -> tuple[str, list[str], list[Any]]:
 
 def _outcome(write: TaskWrite, reply: Any) -> QueueCoreError | None:
     """Turn one script reply into None (written) or the error the caller should see."""
+    if isinstance(reply, redis.ConnectionError | redis.TimeoutError):
+        # On a cluster each node's part of the pipeline succeeds or fails on its own.
+        return RedisUnavailableError(str(reply) or type(reply).__name__)
     if isinstance(reply, redis.ResponseError):
         try:
             with redis_errors():
