@@ -27,7 +27,8 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# "-" logs each request to stdout; GUNICORN_ACCESSLOG="" turns the access log off.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -56,6 +56,15 @@ INSTALLED_APPS = [
 DEMO = env_bool("DEMO", DEBUG)
 if DEMO:
     INSTALLED_APPS.append("demo")
+# The demo's one periodic task (runscheduler), so the Schedulers page has an entry.
+DEMO_SCHEDULE = [
+    {
+        "cron": "@every 30s",
+        "task": "report:generate",
+        "payload": {"report": "kpi-snapshot", "account": 0},
+        "options": {"queue": "low", "max_retry": 1, "timeout": 300, "retention": 3600},
+    }
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -151,7 +160,7 @@ QUEUECORE = {
     "CONCURRENCY": int(os.environ.get("QUEUECORE_CONCURRENCY", "10")),
     "STRICT_PRIORITY": False,
     "SHUTDOWN_TIMEOUT": 8,
-    "SCHEDULE": [],
+    "SCHEDULE": DEMO_SCHEDULE if DEMO else [],
     "READ_ONLY": env_bool("QUEUECORE_READ_ONLY", False),
     # Bearer token Prometheus sends to /metrics (a logged-in dashboard user needs none).
     "METRICS_TOKEN": os.environ.get("QUEUECORE_METRICS_TOKEN", ""),

@@ -13,6 +13,7 @@ import random
 import time
 from typing import Any
 
+from queuecore.client import Task
 from queuecore.handlers import HandlerTask, SkipRetry, handler
 
 # Hosts the enqueuer uses for webhooks that fail sometimes / always.
@@ -88,7 +89,7 @@ def deliver_webhook(task: HandlerTask) -> None:
         raise RuntimeError(f"POST {url}: 503 Service Unavailable")
 
 
-def aggregate_digest(group: str, tasks: list[HandlerTask]) -> tuple[str, bytes]:
+def aggregate_digest(group: str, tasks: list[Task]) -> Task:
     """Group aggregator: one digest e-mail for every item queued under a recipient's group."""
-    lines = [t.payload.decode("utf-8", "replace") for t in tasks]
-    return "email:digest", ("\n".join(lines) + "\n").encode()
+    lines = [(t.payload or b"").decode("utf-8", "replace") for t in tasks]
+    return Task("email:digest", ("\n".join(lines) + "\n").encode())
