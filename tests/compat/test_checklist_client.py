@@ -153,6 +153,21 @@ def test_item_12_a_lock_taken_by_go_refuses_the_same_task_from_python(redis_url,
     assert {k: v[:2] for k, v in after.items()} == {k: v[:2] for k, v in before.items()}
 
 
+def test_item_12_the_lock_is_freed_when_the_task_succeeds(redis_url, redis_client):
+    server_module = pytest.importorskip("queuecore.server")
+    handlers = pytest.importorskip("queuecore.handlers")
+    mux = handlers.ServeMux()
+    mux.register("report:daily", lambda task: None)
+    with Client(redis_url) as client:
+        client.enqueue(Task("report:daily", b"r"), unique=600)
+        assert len(list(redis_client.scan_iter("asynq:{default}:unique:*"))) == 1
+        server = server_module.Server.from_url(redis_url, mux=mux, concurrency=1)
+        server.start(burst=True)
+        assert server.wait(60), "the burst-mode server did not finish"
+        assert list(redis_client.scan_iter("asynq:{default}:unique:*")) == []
+        client.enqueue(Task("report:daily", b"r"), unique=600)  # no longer a duplicate
+
+
 def go_tasks() -> list[tuple[str, str, str]]:
     cases = []
     for queue in load_json("inspect-all.json")["queues"]:
