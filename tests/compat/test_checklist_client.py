@@ -70,6 +70,23 @@ def test_item_1_a_task_with_no_options_is_written_as_go_writes_it(client, redis_
     assert (msg.queue, msg.retry, msg.timeout, msg.deadline) == ("default", 25, 1800, 0)
 
 
+def test_item_1_after_processing_the_hash_is_gone_and_the_counters_moved(redis_url, redis_client):
+    server_module = pytest.importorskip("queuecore.server")
+    handlers = pytest.importorskip("queuecore.handlers")
+    mux = handlers.ServeMux()
+    mux.register("email:send", lambda task: None)
+    with Client(redis_url) as client:
+        info = client.enqueue(Task("email:send", b"{}"))
+    server = server_module.Server.from_url(redis_url, mux=mux, concurrency=1)
+    server.start(burst=True)
+    assert server.wait(60), "the burst-mode server did not finish"
+    assert redis_client.exists(f"asynq:{{default}}:t:{info.id}") == 0
+    assert redis_client.get("asynq:{default}:processed") == b"1"
+    (daily,) = redis_client.scan_iter("asynq:{default}:processed:*")
+    assert redis_client.get(daily) == b"1"
+    assert 89 * 86400 < redis_client.ttl(daily) <= 90 * 86400
+
+
 def test_item_3_the_client_stores_the_spec_vector_byte_for_byte(client, redis_client):
     task = Task("email:send", b'{"user_id":42}')
     tid = "0b7e9c1e-3f7a-4d2b-9c1d-2a6f5e8b4c3d"
