@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 import redis
+from django.core.management import call_command
 from django.tasks import TaskResultStatus, task_backends
 from django.tasks.exceptions import TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued, task_finished, task_started
@@ -301,3 +303,17 @@ def test_get_result_ignores_tasks_that_are_not_django_tasks(
     info = Client.from_url(queuecore_settings).enqueue(Task("email:send", b"{}"))
     with pytest.raises(TaskResultDoesNotExist):
         backend.get_result(info.id)
+
+
+@pytest.mark.django_db
+def test_runworker_discovers_the_handler_runs_the_task_and_the_result_reads_back(
+    backend: QueuecoreBackend, queuecore_settings: str
+) -> None:
+    result = sample_tasks.slow_report.enqueue("churn")
+    out = StringIO()
+    call_command("runworker", "--burst", "--redis-url", queuecore_settings, stdout=out)
+    assert "django.tasks" in out.getvalue()
+    assert "queuecore.contrib.django.tasks" in out.getvalue()
+    done = sample_tasks.slow_report.get_result(result.id)
+    assert done.status == TaskResultStatus.SUCCESSFUL
+    assert done.return_value == {"report": "churn", "rows": 3}
