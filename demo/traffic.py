@@ -10,6 +10,7 @@ import json
 import logging
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -117,14 +118,29 @@ def _image(rng: random.Random, *, queue: str) -> Planned:
     )
 
 
-class TrafficGenerator:
-    """Sends the planned rounds through a queuecore Client and counts what happened."""
+# Items a digest group may hold before the demo stops adding to it. A worker with a group
+# aggregator flushes groups; without one they would grow for as long as the demo runs.
+MAX_GROUP_SIZE = 4
 
-    def __init__(self, client: Any, *, seed: int | None = None) -> None:
+
+class TrafficGenerator:
+    """Sends the planned rounds through a queuecore Client and counts what happened.
+
+    ``group_size(queue, group)`` (an Inspector's view) lets it skip items for full groups.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        seed: int | None = None,
+        group_size: Callable[[str, str], int] | None = None,
+    ) -> None:
         self.client = client
         self.rng = random.Random(seed)
         self.tick = 0
         self.counts: Counter[str] = Counter()
+        self.group_size = group_size
 
     def run_once(self) -> int:
         """Enqueue one round; returns how many tasks were accepted."""
@@ -132,6 +148,10 @@ class TrafficGenerator:
 
         accepted = 0
         for item in plan_tick(self.tick, self.rng):
+            group = item.options.get("group")
+            if group and self.group_size and self.group_size(item.queue, group) >= MAX_GROUP_SIZE:
+                self.counts["group full"] += 1
+                continue
             try:
                 self.client.enqueue(
                     Task(item.type, item.payload_bytes()), queue=item.queue, **item.options

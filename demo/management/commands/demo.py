@@ -26,18 +26,28 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="seed for a repeatable mix")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from queuecore import Client
-
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
             stop.set()
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, request_stop)
+        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.generate(stop, options)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def generate(self, stop: threading.Event, options: dict[str, Any]) -> None:
+        from queuecore import Client, Inspector
 
         client = Client.from_url(redis_url())
-        generator = TrafficGenerator(client, seed=options["seed"])
+        inspector = Inspector.from_url(redis_url())
+
+        def group_size(queue: str, group: str) -> int:
+            return next((g.size for g in inspector.groups(queue) if g.group == group), 0)
+
+        generator = TrafficGenerator(client, seed=options["seed"], group_size=group_size)
         rounds = options["rounds"]
         self.stdout.write(f"demo: enqueuing every {options['interval']} s (Ctrl-C stops)")
         while not stop.is_set():
