@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -316,12 +317,18 @@ class CancelSubscription:
             self._pubsub.subscribe(keys.CANCEL_CHANNEL)
 
     def get(self, timeout: float) -> str | None:
-        with redis_errors():
-            message = self._pubsub.get_message(timeout=timeout)
-        if not message or message.get("type") != "message":
-            return None
-        data = message.get("data")
-        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        """The next cancelled task id, or None when ``timeout`` s pass without one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = max(0.0, deadline - time.monotonic())
+            with redis_errors():
+                # None also comes back for a (skipped) subscribe confirmation: keep waiting.
+                message = self._pubsub.get_message(timeout=remaining)
+            if message and message.get("type") == "message":
+                data = message.get("data")
+                return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+            if remaining <= 0 or time.monotonic() >= deadline:
+                return None
 
     def close(self) -> None:
         with contextlib.suppress(redis.RedisError):

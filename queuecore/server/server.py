@@ -168,7 +168,14 @@ class Server:
         self._spawn("queuecore-forwarder", self.forwarder.run_forever, self._stop)
         self._spawn("queuecore-recoverer", self.recoverer.run_forever, self._stop)
         self._spawn("queuecore-janitor", self.janitor.run_forever, self._stop)
-        self._spawn("queuecore-subscriber", self.subscriber.run_forever, self._stop)
+        # Not joined at shutdown: it notices the stop within its poll timeout and closes itself.
+        subscriber = threading.Thread(
+            target=self.subscriber.run_forever,
+            args=(self._stop,),
+            name="queuecore-subscriber",
+            daemon=True,
+        )
+        subscriber.start()
         if self.aggregator is not None:
             self._spawn("queuecore-aggregator", self.aggregator.run_forever, self._stop)
         supervisor = threading.Thread(target=self._supervise, name="queuecore-server", daemon=True)

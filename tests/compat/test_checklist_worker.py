@@ -83,9 +83,7 @@ def test_item5_dequeue_does_nothing_when_the_queue_is_paused(store, redis_client
     assert not redis_client.exists(keys.active_key("default"), keys.lease_key("default"))
 
 
-def test_dequeue_of_an_id_without_hash_leaves_asynqs_stub_and_returns_nothing(
-    store, redis_client
-):
+def test_dequeue_of_an_id_without_hash_leaves_asynqs_stub_and_returns_nothing(store, redis_client):
     redis_client.lpush(keys.pending_key("default"), "ghost")
     assert claim(store) == []
     assert task_hash(redis_client, "default", "ghost") == {b"state": b"active"}
@@ -202,9 +200,7 @@ def test_item7_a_retry_that_is_not_a_failure_moves_no_counter_and_keeps_retried(
     assert redis_client.keys("asynq:{default}:failed*") == []
 
 
-def test_item7_forwarder_puts_a_due_retry_back_in_pending_with_pending_since(
-    store, redis_client
-):
+def test_item7_forwarder_puts_a_due_retry_back_in_pending_with_pending_since(store, redis_client):
     msg = seed_task(redis_client, "retry", now=NOW, score=NOW_S - 1)
     assert store.forward("default", "retry", NOW) == 1
     fields = task_hash(redis_client, "default", msg.id)
@@ -388,9 +384,7 @@ def test_item18_cancel_processing_moves_the_running_task_to_retry_with_context_c
 
     mux.register("email:send", wait_for_cancel)
     msg = seed_task(redis_client, "pending")
-    server = Server.from_url(
-        redis_url, mux=mux, concurrency=1, retry_delay=lambda n, e, t: 3600
-    )
+    server = Server.from_url(redis_url, mux=mux, concurrency=1, retry_delay=lambda n, e, t: 3600)
     server.start(burst=True)
     try:
         assert started.wait(10)
@@ -470,9 +464,7 @@ def test_item19_server_state_is_removed_on_shutdown(redis_url, redis_client):
 # -- item 23: requeue on shutdown --------------------------------------------------------------
 
 
-def test_item23_requeue_rpushes_the_task_sets_pending_and_changes_no_counter(
-    store, redis_client
-):
+def test_item23_requeue_rpushes_the_task_sets_pending_and_changes_no_counter(store, redis_client):
     seed_task(redis_client, "pending", now=NOW)
     later = seed_task(redis_client, "pending", now=NOW)
     (claimed,) = claim(store)
