@@ -88,8 +88,93 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, ResponseError):
         status = getattr(error, "status_code", None) or ""
         text = f"{status} {error}".strip() if status else str(error)
+        # redis-py prefixes a pipeline's first error with "Command # n (...) of pipeline".
+        text = text.rpartition(" caused error: ")[2]
         return text.startswith(TRANSIENT_REPLY_PREFIXES)
     return False
+
+
+class FailoverPipeline(redis.client.Pipeline):
+    """A pipeline that sends again the commands a node refused for a transient reason.
+
+    redis-py retries a pipeline only when the connection fails. A primary that lost its replica
+    (NOREPLICAS, with ``min-replicas-to-write``) or a demoted one (READONLY) answers each write
+    with an error reply instead; those commands did not run. This pipeline re-sends exactly them
+    on a fresh connection — which, under Sentinel, asks the sentinels for the current primary —
+    with backoff, for up to the client's ``retry_timeout`` seconds. Commands still refused then
+    are reported as connection errors (the stores turn them into RedisUnavailableError).
+    A transaction (MULTI/EXEC) is all or nothing, so it is sent again whole.
+    """
+
+    retry_timeout: float = 2.0
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        stack = list(self.command_stack)
+        scripts = set(self.scripts)
+        # ``transaction`` is an instance attribute shadowing Redis.transaction(), hence vars().
+        if vars(self).get("transaction") or self.explicit_transaction or self.watching:
+            return self._execute_transaction_again(stack, scripts, raise_on_error)
+        replies: list[Any] = [None] * len(stack)
+        todo = list(range(len(stack)))
+        deadline = time.monotonic() + self.retry_timeout
+        backoff = ExponentialWithJitterBackoff(base=0.05, cap=1.0)
+        failures = 0
+        while True:
+            self.command_stack = [stack[i] for i in todo]
+            self.scripts = scripts
+            results = super().execute(raise_on_error=False)
+            again = []
+            for index, result in zip(todo, results, strict=True):
+                replies[index] = result
+                if isinstance(result, Exception) and is_transient(result):
+                    again.append(index)
+            if not again:
+                break
+            if time.monotonic() >= deadline:
+                for index in again:
+                    replies[index] = redis.ConnectionError(str(replies[index]))
+                break
+            failures += 1
+            # Drop pooled connections so the next attempt finds the node that now takes writes.
+            self.connection_pool.disconnect(inuse_connections=False)
+            time.sleep(min(backoff.compute(failures), max(deadline - time.monotonic(), 0.0)))
+            todo = again
+        if raise_on_error:
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+        return replies
+
+    def _execute_transaction_again(
+        self, stack: list[Any], scripts: set[Any], raise_on_error: bool
+    ) -> list[Any]:
+        deadline = time.monotonic() + self.retry_timeout
+        backoff = ExponentialWithJitterBackoff(base=0.05, cap=1.0)
+        failures = 0
+        while True:
+            self.command_stack = list(stack)
+            self.scripts = set(scripts)
+            try:
+                return list(super().execute(raise_on_error=raise_on_error))
+            except ResponseError as exc:
+                if not is_transient(exc) or time.monotonic() >= deadline:
+                    raise
+            failures += 1
+            self.connection_pool.disconnect(inuse_connections=False)
+            time.sleep(min(backoff.compute(failures), max(deadline - time.monotonic(), 0.0)))
+
+
+class FailoverRedis(redis.Redis):
+    """A ``redis.Redis`` whose pipelines are :class:`FailoverPipeline` s."""
+
+    retry_timeout: float = 2.0
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> FailoverPipeline:
+        pipe = FailoverPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+        pipe.retry_timeout = self.retry_timeout
+        return pipe
 
 
 class FailoverRetry(Retry):
@@ -425,7 +510,7 @@ class RedisSettings:
             nodes = [ClusterNode(h, p) for h, p in self.cluster_nodes]
             try:
                 # The cluster client re-reads the slot map and retries connection errors itself.
-                client = QueueCoreCluster(
+                cluster_client = QueueCoreCluster(
                     startup_nodes=nodes,
                     retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=3),
                     **self._common(),
@@ -433,8 +518,8 @@ class RedisSettings:
             except (RedisClusterException, redis.RedisError) as exc:
                 # The cluster client reads the slot map as it is created.
                 raise RedisUnavailableError(str(exc) or type(exc).__name__) from exc
-            client.retry_timeout = self.effective_retry_timeout
-            return client
+            cluster_client.retry_timeout = self.effective_retry_timeout
+            return cluster_client
         if self.kind == "sentinel":
             common = self._common()
             sentinel_kwargs: dict[str, Any] = {
@@ -449,7 +534,11 @@ class RedisSettings:
                 retry=self.retry_policy(),
                 **common,
             )
-            return sentinel.master_for(self.master_name or "mymaster", db=self.db)
+            client = sentinel.master_for(
+                self.master_name or "mymaster", redis_class=FailoverRedis, db=self.db
+            )
+            client.retry_timeout = self.effective_retry_timeout
+            return client
         if self.unix_socket_path:
             common = self._common()
             for tls_opt in (
@@ -461,15 +550,22 @@ class RedisSettings:
                 "ssl_check_hostname",
             ):
                 common.pop(tls_opt, None)
-            return redis.Redis(
+            client = FailoverRedis(
                 unix_socket_path=self.unix_socket_path,
                 db=self.db,
                 retry=self.retry_policy(),
                 **common,
             )
-        return redis.Redis(
-            host=self.host, port=self.port, db=self.db, retry=self.retry_policy(), **self._common()
-        )
+        else:
+            client = FailoverRedis(
+                host=self.host,
+                port=self.port,
+                db=self.db,
+                retry=self.retry_policy(),
+                **self._common(),
+            )
+        client.retry_timeout = self.effective_retry_timeout
+        return client
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> RedisSettings | None:
