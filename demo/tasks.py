@@ -71,7 +71,7 @@ def resize_image(task: HandlerTask) -> None:
 @handler("report:generate")
 def generate_report(task: HandlerTask) -> None:
     data = _payload(task)
-    _work(3.0, 9.0)
+    _work(2.0, 6.0)
     if random.random() < 0.1:
         raise TimeoutError("warehouse query exceeded 300 s")
     rows = random.randint(100, 50_000)

@@ -266,6 +266,8 @@ class Launcher:
         def on_signal(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt
 
+        # Set both explicitly: a shell starting us in the background leaves SIGINT ignored.
+        signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         try:
             url = self.redis_url()
@@ -275,6 +277,8 @@ class Launcher:
                 "DJANGO_SETTINGS_MODULE": "config.settings",
                 "DEMO": os.environ.get("DEMO", "1"),
                 "PORT": str(self.port),
+                # Fewer workers than tasks in a burst, so the pending tab visibly fills and drains.
+                "QUEUECORE_CONCURRENCY": os.environ.get("QUEUECORE_CONCURRENCY", "6"),
                 "PYTHONUNBUFFERED": "1",
             }
             say("migrating the database")
