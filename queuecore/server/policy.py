@@ -58,6 +58,33 @@ def normalize_queues(queues: Mapping[str, int] | None) -> dict[str, int]:
     return result or {"default": 1}
 
 
+def parse_queue_spec(values: list[str]) -> dict[str, int]:
+    """``["critical=6,default=3", "low"]`` → ``{"critical": 6, "default": 3, "low": 1}``.
+
+    The command-line form of a queue config; a name without ``=weight`` weighs 1.
+    """
+    queues: dict[str, int] = {}
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            name, sep, weight = item.partition("=")
+            name = name.strip()
+            if not name:
+                raise InvalidArgumentError(f"queue {item!r} has no name")
+            try:
+                priority = int(weight) if sep else 1
+            except ValueError:
+                raise InvalidArgumentError(
+                    f"queue {name!r}: weight {weight!r} is not a number"
+                ) from None
+            if priority < 1:
+                raise InvalidArgumentError(f"queue {name!r}: weight must be at least 1")
+            queues[name] = priority
+    return queues
+
+
 def reduced_priorities(queues: Mapping[str, int]) -> dict[str, int]:
     """Priorities divided by their greatest common divisor (asynq's normalizeQueues)."""
     divisor = reduce(math.gcd, queues.values(), 0) or 1

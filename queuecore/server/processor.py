@@ -316,6 +316,14 @@ class Processor:
                         self._inflight.clear()
                 time.sleep(delay)
                 continue
+            except Exception:
+                # A reply we did not expect (an OOM error, a script bug): log, back off, go on;
+                # unwritten outcomes stay queued and the tasks stay leased in Redis.
+                delay = backoff.next_delay()
+                log.exception("processor: turn failed; retrying in %.2fs", delay)
+                self._drop_expired(unacked)
+                time.sleep(delay)
+                continue
             backoff.reset()
             if asked:
                 idle = got < asked
@@ -412,7 +420,10 @@ class Processor:
         unacked.clear()
         if claim_index < 0:
             return 0, 0
-        got = self._dispatch(order[0], results[claim_index], now, lease_expiry)
+        claimed = results[claim_index]
+        if isinstance(claimed, QueueCoreError):
+            raise claimed
+        got = self._dispatch(order[0], claimed, now, lease_expiry)
         for qname in order[1:]:
             if got >= asked:
                 break

@@ -27,6 +27,7 @@ from queuecore.errors import QueueCoreError
 from queuecore.handlers import ServeMux, default_mux
 from queuecore.rdb.connection import RedisSettings
 from queuecore.server import Server, ServerConfig
+from queuecore.server.policy import parse_queue_spec
 from queuecore.server.pool import run_in_processes
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -34,24 +35,10 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 def parse_queues(values: list[str]) -> dict[str, int]:
     """``["critical=6,default=3", "low"]`` → ``{"critical": 6, "default": 3, "low": 1}``."""
-    queues: dict[str, int] = {}
-    for value in values:
-        for item in value.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            name, sep, weight = item.partition("=")
-            name = name.strip()
-            if not name:
-                raise CommandError(f"queue {item!r} has no name")
-            try:
-                priority = int(weight) if sep else 1
-            except ValueError:
-                raise CommandError(f"queue {name!r}: weight {weight!r} is not a number") from None
-            if priority < 1:
-                raise CommandError(f"queue {name!r}: weight must be at least 1")
-            queues[name] = priority
-    return queues
+    try:
+        return parse_queue_spec(values)
+    except QueueCoreError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _configure_logging(level: str) -> None:
