@@ -134,9 +134,7 @@ def test_a_redis_restart_mid_run_is_survived(redis_server, redis_url, redis_clie
         redis_server.restart()  # no persistence: Redis comes back empty, scripts forgotten
         after = enqueue(redis_url, 50)
         wait_until(lambda: seen >= after, "tasks after the restart")
-        wait_until(
-            lambda: redis_client.zcard(keys.ALL_SERVERS) == 1, "the server registered again"
-        )
+        wait_until(lambda: redis_client.zcard(keys.ALL_SERVERS) == 1, "the server registered again")
     finally:
         server.stop()
         assert server.wait(30)
