@@ -1,0 +1,1 @@
+"""Benchmarks, and a tiny Django app (``bench.tasks``) holding the peer benchmark's handler."""
