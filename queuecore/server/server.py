@@ -159,6 +159,7 @@ class Server:
         if self._started:
             raise RuntimeError("server already started")
         self._started = True
+        self.heartbeat.started = self.clock.now()
         try:
             self.subscriber.connect()  # before the first claim, so no cancel is missed
         except QueueCoreError as exc:
