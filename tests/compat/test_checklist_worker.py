@@ -480,3 +480,23 @@ def test_item23_requeue_rpushes_the_task_sets_pending_and_changes_no_counter(sto
     assert redis_client.keys("asynq:{default}:processed*") == []
     # The requeued task is the next one out.
     assert claim(store)[0].id == claimed.id
+
+
+def test_acknowledging_a_task_that_is_no_longer_active_is_not_found_and_counts_nothing(
+    store, redis_client
+):
+    from queuecore.rdb.worker import AckNotFoundError
+
+    msg = seed_task(redis_client, "retry", now=NOW)
+    for ack in (
+        lambda: store.done(msg, NOW),
+        lambda: store.mark_complete(msg, NOW),
+        lambda: store.retry(msg, NOW + 10, "x", is_failure=True, now=NOW),
+        lambda: store.archive(msg, "x", NOW),
+        lambda: store.requeue(msg),
+    ):
+        with pytest.raises(AckNotFoundError):
+            ack()
+    assert task_hash(redis_client, "default", msg.id)[b"state"] == b"retry"
+    assert redis_client.keys("asynq:{default}:processed*") == []
+    assert redis_client.keys("asynq:{default}:failed*") == []
