@@ -16,7 +16,7 @@ from queuecore.clock import FrozenClock, utc_date
 from queuecore.handlers import ServeMux
 from queuecore.inspector import Inspector
 from queuecore.messages import ServerInfo, WorkerInfo, decode_task_message
-from queuecore.rdb.worker import MAX_INT64, STATS_TTL_SECONDS, WorkerStore
+from queuecore.rdb.worker import MAX_INT64, STATS_TTL_SECONDS, AckNotFoundError, WorkerStore
 from queuecore.server import Server, ServerConfig
 from queuecore.server.heartbeat import Heartbeat, ServerIdentity
 from queuecore.server.processor import Processor
@@ -485,8 +485,6 @@ def test_item23_requeue_rpushes_the_task_sets_pending_and_changes_no_counter(sto
 def test_acknowledging_a_task_that_is_no_longer_active_is_not_found_and_counts_nothing(
     store, redis_client
 ):
-    from queuecore.rdb.worker import AckNotFoundError
-
     msg = seed_task(redis_client, "retry", now=NOW)
     for ack in (
         lambda: store.done(msg, NOW),
