@@ -4,7 +4,7 @@
 
 It starts the whole thing the way ``scripts/run`` does (its own Redis, the scheduler, a worker,
 gunicorn with ``gunicorn.conf.py``, the demo enqueuer) on free ports in a temporary directory, with
-``DEBUG=0``. Each client logs in through the login form, then loops without pause over a mix of
+``DEBUG=0``. Each client logs in through the login form, then loops over a mix of
 pages a person watching queues opens: the overview, a queue's state tab (a random state, as the
 tabs do), and a task's detail page; a third of them as htmx polls (``HX-Request``, the fragment the
 page refreshes every few seconds). Between requests a client pauses ``--think`` seconds on average
@@ -127,9 +127,11 @@ def client_loop(
     results: Results,
     tasks: list[tuple[str, str]],
     think: float,
+    logged_in: threading.Semaphore,
 ) -> None:
     session = Session(port)
     session.login()
+    logged_in.release()
     rng = random.Random()
     while not stop.is_set():
         roll = rng.random()
@@ -259,16 +261,21 @@ def main() -> int:
             before = _counts(probe)
             results = Results()
             stop = threading.Event()
+            logged_in = threading.Semaphore(0)
             threads = [
                 threading.Thread(
-                    target=client_loop, args=(port, stop, results, tasks, args.think), daemon=True
+                    target=client_loop,
+                    args=(port, stop, results, tasks, args.think, logged_in),
+                    daemon=True,
                 )
                 for _ in range(args.clients)
             ]
             for thread in threads:
                 thread.start()
-            # Logins (password hashing) happen before the clock starts.
-            time.sleep(3)
+            # The clock starts once every client has logged in (password hashing is CPU-heavy).
+            for _ in threads:
+                logged_in.acquire(timeout=120)
+            time.sleep(2)
             with results.lock:
                 results.latencies.clear()
                 results.errors.clear()
