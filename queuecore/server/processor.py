@@ -280,7 +280,13 @@ class Processor:
                     return
                 if idle and free > 0 and not stopping:
                     if self._burst and not self._inflight:
-                        if self.on_idle is None or self.on_idle() == 0:
+                        try:
+                            forwarded = self.on_idle() if self.on_idle is not None else 0
+                        except QueueCoreError as exc:
+                            log.warning("processor: could not forward due tasks (%s)", exc)
+                            time.sleep(backoff.next_delay())
+                            continue
+                        if forwarded == 0:
                             return
                         idle = False
                         continue
