@@ -145,14 +145,12 @@ class NodePipeline(CoreCommands):
                 groups.setdefault(node.name, (node, []))[1].append(index)
             again: list[int] = []
             unreachable = False
-            for node, indexes in groups.values():
-                try:
-                    results = self._send(node, [stack[i] for i in indexes])
-                except (redis.ConnectionError, redis.TimeoutError) as exc:
-                    unreachable = True
-                    results = [exc] * len(indexes)
+            batches = [(node, [stack[i] for i in indexes]) for node, indexes in groups.values()]
+            for (_, indexes), results in zip(groups.values(), self._send_all(batches), strict=True):
                 for index, result in zip(indexes, results, strict=True):
                     replies[index] = result
+                    if isinstance(result, redis.ConnectionError | redis.TimeoutError):
+                        unreachable = True
                     if isinstance(result, MovedError | AskError) or (
                         isinstance(result, Exception) and is_transient(result)
                     ):
@@ -173,22 +171,93 @@ class NodePipeline(CoreCommands):
             todo = again
         return replies
 
-    def _send(self, node: ClusterNode, commands: Sequence[Command]) -> list[Any]:
-        """One plain pipeline to ``node``; scripts it has forgotten are loaded and sent again."""
-        client = self._cluster.get_redis_connection(node)
-        results = _pipeline(client, commands)
-        forgotten = [
-            i
-            for i, reply in enumerate(results)
-            if isinstance(reply, NoScriptError) and _script_sha(commands[i][0]) in _sources_by_sha()
-        ]
-        if forgotten:
-            for sha in {_script_sha(commands[i][0]) for i in forgotten}:
-                client.script_load(_sources_by_sha()[sha])
-            resent = _pipeline(client, [commands[i] for i in forgotten])
-            for i, reply in zip(forgotten, resent, strict=True):
-                results[i] = reply
+    def _send_all(
+        self, batches: Sequence[tuple[ClusterNode, Sequence[Command]]]
+    ) -> list[list[Any]]:
+        """Write every node's commands first, then read every node's replies.
+
+        The nodes work on their batches at the same time, so a round trip over three nodes
+        costs about one node's. Scripts a node has forgotten are loaded there and sent again.
+        """
+        sent = [_Exchange(self._cluster, node, commands) for node, commands in batches]
+        for exchange in sent:
+            exchange.write()
+        results = []
+        for exchange in sent:
+            replies = exchange.read()
+            forgotten = [
+                i
+                for i, reply in enumerate(replies)
+                if isinstance(reply, NoScriptError)
+                and _script_sha(exchange.commands[i][0]) in _sources_by_sha()
+            ]
+            if forgotten:
+                try:
+                    for sha in {_script_sha(exchange.commands[i][0]) for i in forgotten}:
+                        exchange.client.script_load(_sources_by_sha()[sha])
+                    resent = _pipeline(exchange.client, [exchange.commands[i] for i in forgotten])
+                except (redis.ConnectionError, redis.TimeoutError) as exc:
+                    resent = [exc] * len(forgotten)
+                for i, reply in zip(forgotten, resent, strict=True):
+                    replies[i] = reply
+            results.append(replies)
         return results
+
+
+class _Exchange:
+    """One node's share of a NodePipeline: its commands written on one connection, then read.
+
+    The same steps as redis-py's own pipeline (pack, send, parse each reply with the client's
+    callbacks), split in two so that all nodes are written before any is read. A connection
+    error turns every reply not yet read into that error; the connection is then dropped.
+    """
+
+    def __init__(self, cluster: RedisCluster, node: ClusterNode, commands: Sequence[Command]):
+        self.commands = commands
+        self.client: redis.Redis = cluster.get_redis_connection(node)
+        self.connection: Any = None
+        self.error: Exception | None = None
+
+    def write(self) -> None:
+        pool = self.client.connection_pool
+        try:
+            self.connection = pool.get_connection()
+            packed = self.connection.pack_commands([args for args, _ in self.commands])
+            self.connection.send_packed_command(packed)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.error = exc
+            self._drop()
+
+    def read(self) -> list[Any]:
+        replies: list[Any] = []
+        if self.error is None:
+            try:
+                for args, options in self.commands:
+                    try:
+                        replies.append(
+                            self.client.parse_response(self.connection, args[0], **options)
+                        )
+                    except redis.ResponseError as exc:
+                        replies.append(exc)
+            except Exception as exc:
+                # Unread replies would be read by the connection's next user: drop it.
+                self.error = (
+                    exc
+                    if isinstance(exc, redis.RedisError)
+                    else redis.ConnectionError(f"reading pipeline replies failed: {exc!r}")
+                )
+                self._drop()
+            else:
+                self.client.connection_pool.release(self.connection)
+                self.connection = None
+        replies.extend([self.error] * (len(self.commands) - len(replies)))
+        return replies
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            self.connection.disconnect()
+            self.client.connection_pool.release(self.connection)
+            self.connection = None
 
 
 def _pipeline(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
