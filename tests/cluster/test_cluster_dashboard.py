@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client as BrowserClient
 
 from queuecore.client import Client, Task
+from tests.support.cluster import ClusterSetup
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db]
 
@@ -36,7 +37,7 @@ def test_overview_page_lists_queues_of_every_master(
 
 
 def test_queue_and_redis_pages_render_on_a_cluster(
-    viewer: BrowserClient, cluster_url: str, spread_queues: list[str]
+    viewer: BrowserClient, redis_cluster: ClusterSetup, cluster_url: str, spread_queues: list[str]
 ) -> None:
     with Client.from_url(cluster_url) as queue_client:
         task = queue_client.enqueue(Task("t", b"x"), queue=spread_queues[-1], process_in=60)
@@ -44,4 +45,9 @@ def test_queue_and_redis_pages_render_on_a_cluster(
     assert viewer.get(f"/queues/{spread_queues[-1]}/tasks/{task.id}/").status_code == 200
     response = viewer.get("/redis/")
     assert response.status_code == 200
-    assert "cluster" in response.content.decode().lower()
+    page = response.content.decode()
+    assert "Redis cluster" in page
+    assert f"<td>{spread_queues[-1]}</td>" in page
+    for port in redis_cluster.ports:
+        assert f"127.0.0.1:{port}" in page
+    assert page.count('<span class="badge badge-ok">ok</span>') == len(redis_cluster.ports)
