@@ -392,10 +392,22 @@ def _from_parsed(parsed: Any) -> list[ClusterNodeState]:
                 connected=bool(info.get("connected")),
                 failing=bool({"fail", "fail?"} & set(flags)),
                 flags=flags,
-                slots=tuple((int(a), int(b)) for a, b in info.get("slots", [])),
+                slots=_parsed_slots(info.get("slots", [])),
             )
         )
     return nodes
+
+
+def _parsed_slots(items: Any) -> tuple[tuple[int, int], ...]:
+    """redis-py's parsed slots: ``["0", "5460"]`` for a range, ``["5798"]`` for one slot."""
+    ranges = []
+    for item in items or ():
+        parts = [str(p) for p in item] if isinstance(item, list | tuple) else str(item).split("-")
+        try:
+            ranges.append((int(parts[0]), int(parts[-1])))
+        except (ValueError, IndexError):
+            continue
+    return tuple(ranges)
 
 
 def _slot_ranges(parts: Sequence[str]) -> tuple[tuple[int, int], ...]:

@@ -210,3 +210,26 @@ def test_node_pipeline_returns_replies_in_the_order_given(
         pipe.get(f"asynq:{{{qname}}}:probe")
     replies = pipe.execute()
     assert replies[len(spread_queues) :] == [q.encode() for q in reversed(spread_queues)]
+
+
+def test_clients_follow_a_queue_whose_slot_moved_to_another_master(
+    redis_cluster: ClusterSetup, spread_queues: list[str], client: Client, inspector: Inspector
+) -> None:
+    qname = spread_queues[0]
+    slot = key_slot(f"asynq:{{{qname}}}:pending")
+    home = redis_cluster.port_of_slot(slot)
+    elsewhere = next(p for p in redis_cluster.ports if p != home)
+    client.enqueue(Task("t", b"before"), queue=qname)
+    assert inspector.get_queue_info(qname).pending == 1
+    try:
+        # Both clients still map the slot to its old node: they get MOVED and re-route.
+        redis_cluster.move_slot(slot, elsewhere)
+        client.enqueue_many([Task("t", b"after").with_options(queue=q) for q in spread_queues])
+        assert inspector.get_queue_info(qname).pending == 2
+        assert [
+            loc.nodes[0] for loc in inspector.redis_info().queue_locations if loc.queue == qname
+        ] == [f"127.0.0.1:{elsewhere}"]
+        assert inspector.overview()[0].queue in spread_queues
+    finally:
+        redis_cluster.move_slot(slot, home)
+    assert inspector.get_queue_info(qname).pending == 2

@@ -175,6 +175,40 @@ class ClusterSetup:
         wait_until(healthy, timeout, "the cluster to report cluster_state:ok")
         self.refresh_slots()
 
+    def node_id(self, port: int) -> str:
+        client = self.node_client(port)
+        try:
+            reply = client.execute_command("CLUSTER MYID")
+        finally:
+            client.close()
+        return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+    def move_slot(self, slot: int, to_port: int) -> None:
+        """Migrate ``slot`` with its keys to the node on ``to_port`` (what resharding does)."""
+        from_port = self.port_of_slot(slot)
+        if from_port == to_port:
+            return
+        source, target = self.node_client(from_port), self.node_client(to_port)
+        try:
+            target.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", self.node_id(from_port))
+            source.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", self.node_id(to_port))
+            while True:
+                names = source.execute_command("CLUSTER GETKEYSINSLOT", slot, 1000)
+                if not names:
+                    break
+                source.execute_command("MIGRATE", "127.0.0.1", to_port, "", 0, 5000, "KEYS", *names)
+            owner = self.node_id(to_port)
+            for port in self.ports:
+                node = self.node_client(port)
+                try:
+                    node.execute_command("CLUSTER SETSLOT", slot, "NODE", owner)
+                finally:
+                    node.close()
+        finally:
+            source.close()
+            target.close()
+        self.wait_healthy()
+
     def stop_node(self, port: int) -> RedisProcess:
         node = next(node for node in self.nodes if node.port == port)
         node.stop()
