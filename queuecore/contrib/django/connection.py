@@ -59,6 +59,8 @@ def health_probe(url: str | None = None) -> RedisStore:
                 RedisSettings.from_url(url),
                 socket_timeout=HEALTH_TIMEOUT_SECONDS,
                 socket_connect_timeout=HEALTH_TIMEOUT_SECONDS,
+                # Report a failing Redis at once instead of riding out a failover.
+                retry_timeout=0.0,
             )
             found = _probes[url] = RedisStore(settings.connect())
         return found
