@@ -23,7 +23,8 @@ from queuecore.errors import (
     TaskIdConflictError,
 )
 from queuecore.rdb.base import RedisStore, redis_errors
-from queuecore.rdb.connection import RedisClient, RedisSettings
+from queuecore.rdb.connection import RedisClient, RedisSettings, is_transient
+from queuecore.rdb.wire import direct_client, send_commands
 from queuecore.taskinfo import TaskState
 
 # Replies of the enqueue scripts (the same numbers as asynq's).
@@ -169,11 +170,13 @@ class EnqueueStore(RedisStore):
         calls = [_script_call(w) for w in writes]
         queues = list(dict.fromkeys(w.queue for w in writes))
         with redis_errors():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.sadd(keys.ALL_QUEUES, *queues)
-            for name, script_keys, args in calls:
-                self.scripts.queue(pipe, name, script_keys, args)
-            replies = pipe.execute(raise_on_error=False)
+            replies = self._send_direct(queues, calls)
+            if replies is None:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.sadd(keys.ALL_QUEUES, *queues)
+                for name, script_keys, args in calls:
+                    self.scripts.queue(pipe, name, script_keys, args)
+                replies = pipe.execute(raise_on_error=False)
         if isinstance(replies[0], redis.RedisError):
             with redis_errors():
                 raise replies[0]
@@ -192,3 +195,27 @@ class EnqueueStore(RedisStore):
                 for i, reply in zip(forgotten, pipe.execute(raise_on_error=False), strict=True):
                     script_replies[i] = reply
         return script_replies
+
+    def _send_direct(
+        self, queues: list[str], calls: list[tuple[str, list[str], list[Any]]]
+    ) -> list[Any] | None:
+        """The same round trip without redis-py's Pipeline (see queuecore.rdb.wire).
+
+        None when that path cannot be used (a cluster client), when the connection failed, or
+        when a command was refused for a failover reason: the caller then sends through the
+        failover pipeline, as before. A refused command did not run, and the others are
+        idempotent here (SADD; an enqueue sent twice is refused as an ID conflict, never doubled).
+        """
+        client = direct_client(self.client)
+        if client is None:
+            return None
+        commands: list[tuple[Any, ...]] = [("SADD", keys.ALL_QUEUES, *queues)]
+        for name, script_keys, args in calls:
+            sha = self.scripts.get(name).sha
+            commands.append(("EVALSHA", sha, len(script_keys), *script_keys, *args))
+        replies = send_commands(client, commands)
+        if replies is None or any(
+            isinstance(r, redis.ResponseError) and is_transient(r) for r in replies
+        ):
+            return None
+        return replies

@@ -34,6 +34,7 @@ from queuecore.messages import (
 )
 from queuecore.rdb.base import RedisStore, redis_errors
 from queuecore.rdb.connection import is_transient
+from queuecore.rdb.wire import direct_client, send_commands
 
 log = logging.getLogger("queuecore.rdb.worker")
 
@@ -249,15 +250,17 @@ class WorkerBatch:
 
     def _send(self, indexes: Iterable[int]) -> list[Any]:
         indexes = list(indexes)
-        client = self._store.client
-        if not isinstance(client, redis.Redis):  # a cluster: its pipeline routes per node
+        client = direct_client(self._store.client)
+        if client is None:  # a cluster: its pipeline routes per node
             return self._send_pipeline(indexes)
         scripts = self._store.scripts
         commands = []
         for i in indexes:
             name, keys_, args, _ = self._calls[i]
             commands.append(("EVALSHA", scripts.get(name).sha, len(keys_), *keys_, *args))
-        replies = _send_direct(client, commands)
+        replies = send_commands(client, commands)
+        if replies is None:  # the connection failed: the pipeline's retry policy takes over
+            return self._send_pipeline(indexes)
         refused = [k for k, r in enumerate(replies) if _is_refusal(r)]
         if refused:
             # A failover reply (READONLY, LOADING, ...) means that command did not run: the
@@ -278,31 +281,6 @@ class WorkerBatch:
             if isinstance(reply, (redis.ConnectionError, redis.TimeoutError)):
                 raise reply
         return replies
-
-
-def _send_direct(client: redis.Redis, commands: list[tuple[Any, ...]]) -> list[Any]:
-    """Send ``commands`` as one pipeline on one pooled connection; error replies are returned.
-
-    The worker's hot path: redis-py's Pipeline object costs several times the CPU of the round
-    trip itself at a few thousand turns a second. A lost connection raises (the caller treats
-    the whole batch as maybe-applied, as with any pipeline); error replies come back in place.
-    """
-    pool = client.connection_pool
-    conn = pool.get_connection()
-    try:
-        conn.send_packed_command(conn.pack_commands(commands))
-        replies: list[Any] = []
-        for _ in commands:
-            try:
-                replies.append(conn.read_response())
-            except redis.ResponseError as exc:
-                replies.append(exc)
-        return replies
-    except BaseException:
-        conn.disconnect()
-        raise
-    finally:
-        pool.release(conn)
 
 
 def _is_refusal(reply: Any) -> bool:
