@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client as BrowserClient
 
 from queuecore.client import Client, Task
 from queuecore.errors import QueueCoreError
@@ -73,8 +76,18 @@ class Producer(threading.Thread):
             self.stop_event.wait(0.01)
 
 
+@pytest.fixture
+def dashboard(client: BrowserClient, settings: Any, sentinel: SentinelSetup) -> BrowserClient:
+    settings.QUEUECORE = {**settings.QUEUECORE, "REDIS_URL": sentinel.url}
+    user = User.objects.create_user("sentinel-viewer", password="pw-12345-long")
+    user.groups.add(Group.objects.get(name="viewer"))
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
 def test_worker_processes_every_task_through_a_sentinel_failover(
-    sentinel: SentinelSetup,
+    sentinel: SentinelSetup, dashboard: BrowserClient
 ) -> None:
     recorder = Recorder()
     mux = ServeMux()
@@ -96,6 +109,7 @@ def test_worker_processes_every_task_through_a_sentinel_failover(
         for payload in sorted(before):
             client.enqueue(Task("job", payload), queue=QUEUE)
         sentinel.wait_replicated()
+        assert dashboard.get("/").status_code == 200
         producer.start()
         old_primary = sentinel.primary_port()
         new_primary = sentinel.failover()
@@ -115,6 +129,10 @@ def test_worker_processes_every_task_through_a_sentinel_failover(
         assert info.info["tcp_port"] == str(new_primary)
         assert info.info["role"] == "master"
         assert inspector.get_queue_info(QUEUE).pending == 0
+        # So does the dashboard's shared Inspector.
+        page = dashboard.get("/")
+        assert page.status_code == 200
+        assert QUEUE in page.content.decode()
     finally:
         producer.stop_event.set()
         server.shutdown(10)
