@@ -430,6 +430,40 @@ class WorkerStore(RedisStore):
             reply = self.client.execute_command("BLMOVE", key, key, "RIGHT", "RIGHT", timeout)
         return reply is not None
 
+    def wait_and_dequeue(
+        self, queue: str, timeout: float, lease_expiry: int, count: int
+    ) -> list[TaskMessage] | None:
+        """:meth:`wait_for_pending`, then :meth:`dequeue`, in one round trip.
+
+        Both commands go out together; Redis runs the dequeue script the moment the BLMOVE
+        returns (a client's queued commands wait while it is blocked), so a task pushed by any
+        client is claimed — by the unchanged dequeue script: paused check, lease, state — without
+        a second round trip. ``lease_expiry`` is computed before blocking, so a lease may be up to
+        ``timeout`` s shorter than a fresh one; it is never longer. Returns what dequeue returns.
+        """
+        client = direct_client(self.client)
+        if client is not None:
+            batch = self.batch()
+            batch.dequeue(queue, lease_expiry, count)
+            name, keys_, args, decode = batch._calls[0]
+            pending = keys.pending_key(queue)
+            replies = send_commands(
+                client,
+                [
+                    ("BLMOVE", pending, pending, "RIGHT", "RIGHT", timeout),
+                    ("EVALSHA", self.scripts.get(name).sha, len(keys_), *keys_, *args),
+                ],
+            )
+            if replies is not None and not isinstance(replies[1], redis.ResponseError):
+                result = _result(name, keys_, args, decode, replies[1])
+                if isinstance(result, QueueCoreError):
+                    raise result
+                messages: list[TaskMessage] | None = result
+                return messages
+        # A cluster client, a lost connection, NOSCRIPT or a failover reply: the plain calls.
+        self.wait_for_pending(queue, timeout)
+        return self.dequeue(queue, lease_expiry, count)
+
     def is_paused(self, queue: str) -> bool:
         with redis_errors():
             return bool(self.client.exists(keys.paused_key(queue)))

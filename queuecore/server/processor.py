@@ -292,7 +292,7 @@ class Processor:
                         continue
                     if self._can_wait_here():
                         # Nothing held, so no outcome can arrive: block on the list ourselves
-                        # and save the waiter's thread hop (the latency of an idle worker).
+                        # and claim in the same round trip (the latency of an idle worker).
                         idle = not self._wait_here()
                         continue
                     self._armed.set()
@@ -344,14 +344,26 @@ class Processor:
         )
 
     def _wait_here(self) -> bool:
-        """Block until the single queue has a task (True) or the poll interval passed."""
+        """Wait for the single queue's next task and claim it in the same round trip.
+
+        True when the queue may hold more (a full claim), False when it looks empty again.
+        """
         (qname,) = self.queues
+        asked = min(self.concurrency, self.claim_batch)
+        lease_expiry = int(self.clock.now()) + self.config.lease_duration
         try:
-            return self.store.wait_for_pending(qname, min(1.0, self.config.idle_poll_interval))
+            msgs = self.store.wait_and_dequeue(
+                qname, min(1.0, self.config.idle_poll_interval), lease_expiry, asked
+            )
         except RedisUnavailableError as exc:
             log.warning("processor: Redis unavailable (%s)", exc)
             time.sleep(0.5)
             return False
+        except Exception:
+            log.exception("processor: waiting for tasks failed; retrying in 0.5s")
+            time.sleep(0.5)
+            return False
+        return self._dispatch(qname, msgs, self.clock.now(), lease_expiry) >= asked
 
     def _collect(self, unacked: list[_Ack], timeout: float | None) -> object:
         """Turn finished handlers into decided acks; with a timeout, block for the first one.
