@@ -527,6 +527,8 @@ class RedisSettings:
                 "password": self.sentinel_password,
                 "socket_timeout": self.socket_connect_timeout,
                 "socket_connect_timeout": self.socket_connect_timeout,
+                # One quick retry: a dead sentinel should hand over to the next one at once.
+                "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
             }
             sentinel = Sentinel(
                 list(self.sentinels),

@@ -18,6 +18,7 @@ from queuecore.inspector import Inspector
 from queuecore.server import Server
 from tests.cluster.conftest import require_redis_binaries
 from tests.support.cluster import SentinelSetup, start_sentinel
+from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -150,3 +151,12 @@ def test_sentinel_url_with_db_and_master_name_reaches_the_primary(
         assert inspector.queues() == ["dbq"]
     with Inspector.from_url(sentinel.url) as inspector:
         assert "dbq" not in inspector.queues()
+
+
+def test_a_dead_sentinel_in_the_list_is_skipped(sentinel: SentinelSetup) -> None:
+    live = ",".join(f"127.0.0.1:{s.port}" for s in sentinel.sentinels)
+    url = f"redis-sentinel://127.0.0.1:{free_port()},{live}/0?master={sentinel.master_name}"
+    with Client.from_url(url) as client:
+        info = client.enqueue(Task("job", b"via-second-sentinel"), queue="skipq")
+    with Inspector.from_url(url) as inspector:
+        assert inspector.get_task_info("skipq", info.id).payload == b"via-second-sentinel"
