@@ -155,6 +155,12 @@ def test_every_inspector_action_works_across_the_masters(
         inspector.cancel_processing("no-such-task")
         inspector.delete_queue(qname)
     assert inspector.queues() == []
+    for qname in spread_queues:
+        client.enqueue(Task("t", b"left"), queue=qname, group="g")
+        client.enqueue(Task("t", b"left"), queue=qname)
+        assert inspector.run_all(qname, TaskState.AGGREGATING, group="g") == 1
+        inspector.delete_queue(qname, force=True)
+    assert inspector.queues() == []
 
 
 def test_redis_info_shows_each_queue_slot_and_node_and_the_nodes_state(
