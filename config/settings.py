@@ -51,9 +51,9 @@ INSTALLED_APPS = [
     "dashboard",
 ]
 
-# The demo app (example handlers, `manage.py demo`) only where asked for; never in production by
-# default. scripts/run sets DEMO=1.
-DEMO = env_bool("DEMO", DEBUG)
+# The demo app (example handlers, `manage.py demo`, a cron entry) only where asked for: scripts/run
+# sets DEMO=1. Off otherwise, so tests and production see no demo handlers or schedule.
+DEMO = env_bool("DEMO", False)
 if DEMO:
     INSTALLED_APPS.append("demo")
 # The demo's one periodic task (runscheduler), so the Schedulers page has an entry.

@@ -67,5 +67,6 @@ def test_demo_is_installed_only_when_asked_for() -> None:
         return run_manage("shell", "-v", "0", "-c", code, **env).stdout.strip()
 
     assert installed(DEMO="1", **PRODUCTION) == "True"
-    assert installed(DEBUG="1") == "True"
-    assert installed(DEBUG="0") == "False"
+    assert installed(DEMO="1") == "True"
+    assert installed(DEBUG="1") == "False"
+    assert installed() == "False"
