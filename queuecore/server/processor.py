@@ -34,6 +34,7 @@ Design, built for throughput without changing a single key or state of asynq's p
 from __future__ import annotations
 
 import asyncio
+import collections
 import inspect
 import logging
 import math
@@ -70,6 +71,12 @@ from queuecore.server.policy import (
 log = logging.getLogger("queuecore.server.processor")
 
 _WAKE = object()  # an outcome-queue item that only wakes the I/O thread
+# A turn waits this long for the other running handlers to finish (one round trip for all).
+COALESCE_SECONDS = 0.0005
+# Handlers quicker than this on average run back to back on one awake runner thread...
+FAST_HANDLER_SECONDS = 0.001
+# ...and a queued job that waited this long wakes runners for every queued job.
+STALL_SECONDS = 0.001
 
 
 class ShutdownRequeue(QueueCoreError):
@@ -143,6 +150,85 @@ class _Ack:
         self.is_failure = is_failure
 
 
+class _WorkQueue:
+    """Claimed jobs waiting for a runner thread; wakes only the runners the jobs need.
+
+    Waking a thread per job costs more than a quick handler itself (a futex wake, then a fight
+    for the GIL), so while recent handlers have been quick (``average`` below
+    FAST_HANDLER_SECONDS) a batch wakes one runner — the one that slept last, whose stack is
+    still warm — and it runs the jobs back to back. Nothing waits on that guess for long: the
+    I/O thread calls :meth:`unstick` once a job has waited STALL_SECONDS, which wakes a runner
+    for every queued job (a slow handler is holding the awake ones). While handlers are slow on
+    average, every job gets its own runner at once.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: collections.deque[Job | None] = collections.deque()
+        self._mutex = threading.Lock()
+        self._sleepers: list[threading.Lock] = []  # one held lock per sleeping runner, LIFO
+        self._awake = 0  # runner threads not sleeping (running a job, or about to take one)
+        self._since = 0.0  # when the oldest waiting job was queued (monotonic)
+        self.average = 0.0  # running average of handler durations, seconds
+
+    def put_many(self, jobs: list[Job]) -> None:
+        with self._mutex:
+            if not self._jobs:
+                self._since = time.monotonic()
+            self._jobs.extend(jobs)
+            if self.average < FAST_HANDLER_SECONDS:
+                self._wake(0 if self._awake else 1)
+            else:
+                self._wake(len(jobs))
+
+    def get(self) -> Job | None:
+        while True:
+            with self._mutex:
+                if self._jobs:
+                    job = self._jobs.popleft()
+                    if self._jobs:
+                        self._since = time.monotonic()
+                    return job
+                sleeper = threading.Lock()
+                sleeper.acquire()
+                self._sleepers.append(sleeper)
+                self._awake -= 1
+            sleeper.acquire()  # until _wake releases it
+
+    def _wake(self, count: int) -> None:
+        # Called with the mutex held. A woken runner counts as awake from here on.
+        sleepers = self._sleepers
+        for _ in range(min(count, len(sleepers))):
+            self._awake += 1
+            sleepers.pop().release()
+
+    def waiting_since(self) -> float | None:
+        """When the oldest queued job was queued, or None when nothing waits."""
+        return self._since if self._jobs else None
+
+    def unstick(self) -> None:
+        """Wake a sleeping runner for every queued job (the awake ones are held up)."""
+        with self._mutex:
+            self._since = time.monotonic()
+            self._wake(len(self._jobs))
+
+    def close(self, runners: int) -> None:
+        """Tell ``runners`` runner threads to exit."""
+        with self._mutex:
+            self._jobs.extend([None] * runners)
+            self._wake(len(self._sleepers))
+
+    def record(self, seconds: float) -> None:
+        self.average += (seconds - self.average) * 0.2
+
+    def add_runner(self) -> None:
+        with self._mutex:
+            self._awake += 1
+
+    def remove_runner(self) -> None:
+        with self._mutex:
+            self._awake -= 1
+
+
 class Processor:
     def __init__(
         self,
@@ -168,7 +254,7 @@ class Processor:
 
         self._inflight: dict[str, Job] = {}
         self._outcomes: queue_module.SimpleQueue[Any] = queue_module.SimpleQueue()
-        self._work: queue_module.SimpleQueue[Job | None] = queue_module.SimpleQueue()
+        self._work = _WorkQueue()
         self._finish_lock = threading.Lock()
         self._runners: list[_Runner] = []
         self._async_loop: asyncio.AbstractEventLoop | None = None
@@ -225,8 +311,7 @@ class Processor:
 
     def close(self) -> None:
         """Release the runner threads and the async loop after the loop has exited."""
-        for _ in self._runners:
-            self._work.put(None)
+        self._work.close(len(self._runners))
         loop = self._async_loop
         if loop is not None:
             loop.call_soon_threadsafe(loop.stop)
@@ -299,9 +384,19 @@ class Processor:
                 timeout = self.config.idle_poll_interval
                 if stopping:
                     timeout = max(0.0, min(timeout, self._stop_deadline - time.monotonic()))
-                woke = self._collect(unacked, timeout)
+                queued = self._work.waiting_since()
+                stall = math.inf if queued is None else queued + STALL_SECONDS - time.monotonic()
+                if stall < timeout:
+                    woke = self._collect(unacked, stall) if stall > 0 else None
+                    if woke is None:
+                        self._work.unstick()  # the awake runners are held up by slow handlers
+                        continue
+                else:
+                    woke = self._collect(unacked, timeout)
                 if woke is None or woke is _WAKE:
                     idle = False  # a wake-up or the periodic re-check: look at the queues
+                elif not stopping:
+                    self._coalesce(unacked)
             else:
                 self._collect(unacked, None)
             if stopping and self._inflight and time.monotonic() >= self._stop_deadline:
@@ -364,6 +459,28 @@ class Processor:
             time.sleep(0.5)
             return False
         return self._dispatch(qname, msgs, self.clock.now(), lease_expiry) >= asked
+
+    def _coalesce(self, unacked: list[_Ack]) -> None:
+        """Give the other running handlers a moment to finish, so one turn serves them all.
+
+        A turn costs a round trip whatever it carries; quick handlers finishing a few hundred
+        microseconds apart would otherwise each pay one. Waits at most ``COALESCE_SECONDS`` and
+        only while some held task is still running.
+        """
+        outcomes = self._outcomes
+        deadline = time.monotonic() + COALESCE_SECONDS
+        while len(unacked) < len(self._inflight):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                item = outcomes.get(timeout=remaining)
+            except queue_module.Empty:
+                return
+            if item is _WAKE:
+                outcomes.put(_WAKE)  # not ours to swallow: the loop looks at it next
+                return
+            unacked.append(self._decide(*item))
 
     def _collect(self, unacked: list[_Ack], timeout: float | None) -> object:
         """Turn finished handlers into decided acks; with a timeout, block for the first one.
@@ -487,6 +604,7 @@ class Processor:
         store = self.store
         match = self.mux.match
         watch_next = self._watch_next
+        runnable: list[Job] = []
         for msg in msgs:
             deadline = processing_deadline(now, msg.timeout, msg.deadline)
             task = HandlerTask(msg, deadline, store)
@@ -499,11 +617,13 @@ class Processor:
             elif handler.is_async:
                 self._submit_async(job)
             else:
-                self._work.put(job)
+                runnable.append(job)
             if deadline < watch_next:
                 watch_next = deadline
                 self._watch_next = deadline
                 self._watch_wake.set()
+        if runnable:
+            self._work.put_many(runnable)
         return len(msgs)
 
     def _decide(self, job: Job, error: BaseException | None) -> _Ack:
@@ -584,7 +704,16 @@ class Processor:
 
     def _runner_main(self, runner: _Runner) -> None:
         work = self._work
+        work.add_runner()
+        try:
+            self._run_jobs(runner)
+        finally:
+            work.remove_runner()
+
+    def _run_jobs(self, runner: _Runner) -> None:
+        work = self._work
         finish = self._finish
+        clock = time.monotonic
         while True:
             job = work.get()
             if job is None:
@@ -593,12 +722,14 @@ class Processor:
                 continue
             job.runner = runner
             error: BaseException | None = None
+            started = clock()
             try:
                 result = job.handler.fn(job.task)  # type: ignore[union-attr]
                 if inspect.iscoroutine(result):
                     self._run_coroutine(job, result)
             except BaseException as exc:  # a handler's SystemExit is Go's panic: caught, reported
                 error = exc
+            work.record(clock() - started)
             job.runner = None
             finish(job, error)
             if runner.retired:
