@@ -43,3 +43,12 @@ def test_healthz_recovers_by_itself_when_redis_comes_back(
 
 def test_healthz_refuses_post(queuecore_settings: str) -> None:
     assert HttpClient().post("/healthz").status_code == 405
+
+
+def test_healthz_is_not_redirected_to_https_when_the_rest_is(
+    queuecore_settings: str, settings: object
+) -> None:
+    settings.SECURE_SSL_REDIRECT = True  # type: ignore[attr-defined]
+    http = HttpClient()
+    assert http.get("/healthz").status_code == 200
+    assert http.get("/").status_code == 301
