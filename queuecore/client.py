@@ -143,7 +143,24 @@ class Task:
         if self.headers is not None:
             object.__setattr__(self, "headers", _headers(self.headers))
         # Checked once here; kept so that enqueue without overrides skips re-checking.
-        object.__setattr__(self, "_resolved", _resolve(self.options()))
+        # Most tasks set no option at all: they share the defaults, resolved once.
+        if (
+            self.queue is None
+            and self.max_retry is None
+            and self.timeout is None
+            and self.deadline is None
+            and self.process_in is None
+            and self.process_at is None
+            and self.unique is None
+            and self.task_id is None
+            and self.retention is None
+            and self.group is None
+            and self.headers is None
+        ):
+            resolved = _DEFAULT_RESOLVED
+        else:
+            resolved = _resolve(self.options())
+        object.__setattr__(self, "_resolved", resolved)
 
     def options(self) -> EnqueueOptions:
         return EnqueueOptions(**{f.name: getattr(self, f.name) for f in fields(EnqueueOptions)})
@@ -186,7 +203,10 @@ def plan_enqueue(task: Task, options: EnqueueOptions, now: float) -> EnqueuePlan
     is pending. Raises InvalidArgumentError for anything asynq would refuse.
     """
     # Without overrides, reuse the options the task checked when it was built.
-    opts = task._resolved if options == _NO_OPTIONS else _resolve(options.over(task.options()))
+    if options is _NO_OPTIONS or options == _NO_OPTIONS:
+        opts = task._resolved
+    else:
+        opts = _resolve(options.over(task.options()))
     now_dt = datetime.fromtimestamp(now, UTC)
     queue = opts.queue
 
@@ -285,19 +305,34 @@ class Client:
         Raises InvalidArgumentError (nothing written), DuplicateTaskError (the unique lock is
         held), TaskIdConflictError (the id exists in any state) or RedisUnavailableError.
         """
-        options = EnqueueOptions(
-            queue=queue,
-            max_retry=max_retry,
-            timeout=timeout,
-            deadline=deadline,
-            process_in=process_in,
-            process_at=process_at,
-            unique=unique,
-            task_id=task_id,
-            retention=retention,
-            group=group,
-            headers=headers,
-        )
+        if (
+            queue is None
+            and max_retry is None
+            and timeout is None
+            and deadline is None
+            and process_in is None
+            and process_at is None
+            and unique is None
+            and task_id is None
+            and retention is None
+            and group is None
+            and headers is None
+        ):
+            options = _NO_OPTIONS  # the common call: the task's own options, already checked
+        else:
+            options = EnqueueOptions(
+                queue=queue,
+                max_retry=max_retry,
+                timeout=timeout,
+                deadline=deadline,
+                process_in=process_in,
+                process_at=process_at,
+                unique=unique,
+                task_id=task_id,
+                retention=retention,
+                group=group,
+                headers=headers,
+            )
         plan = plan_enqueue(_task(task), options, self._clock.now())
         self._store.write(plan.write)
         return plan.info
@@ -508,3 +543,6 @@ def _whole_seconds(duration: timedelta) -> int:
 def _unix(when: datetime) -> int:
     """Whole Unix seconds (Go's Time.Unix)."""
     return (when - _EPOCH) // _SECOND
+
+
+_DEFAULT_RESOLVED = _resolve(_NO_OPTIONS)
