@@ -77,6 +77,8 @@ COALESCE_SECONDS = 0.0005
 FAST_HANDLER_SECONDS = 0.001
 # ...and a queued job that waited this long wakes runners for every queued job.
 STALL_SECONDS = 0.001
+# While held tasks run and the queues looked empty, the waiters are armed after this long.
+ARM_DELAY_SECONDS = 0.002
 
 
 class ShutdownRequeue(QueueCoreError):
@@ -355,6 +357,7 @@ class Processor:
     def _run_loop(self) -> None:
         unacked: list[_Ack] = []
         idle = False
+        arm_at = math.inf  # when to arm the waiters, while held tasks run and the queues are empty
         backoff = Backoff(first=0.05, cap=2.0)
         while True:
             stopping = self._stopping.is_set()
@@ -378,18 +381,29 @@ class Processor:
                     if self._can_wait_here():
                         # Nothing held, so no outcome can arrive: block on the list ourselves
                         # and claim in the same round trip (the latency of an idle worker).
+                        self._armed.clear()
                         idle = not self._wait_here()
                         continue
-                    self._armed.set()
+                    if arm_at == math.inf and not self._armed.is_set():
+                        # Quick handlers finish before a waiter would help: arm it only when
+                        # nothing came back for ARM_DELAY_SECONDS (its wake-up costs the GIL).
+                        arm_at = time.monotonic() + ARM_DELAY_SECONDS
                 timeout = self.config.idle_poll_interval
                 if stopping:
                     timeout = max(0.0, min(timeout, self._stop_deadline - time.monotonic()))
                 queued = self._work.waiting_since()
-                stall = math.inf if queued is None else queued + STALL_SECONDS - time.monotonic()
-                if stall < timeout:
-                    woke = self._collect(unacked, stall) if stall > 0 else None
+                now = time.monotonic()
+                stall = math.inf if queued is None else queued + STALL_SECONDS - now
+                arm = arm_at - now
+                if min(stall, arm) < timeout:
+                    first = min(stall, arm)
+                    woke = self._collect(unacked, first) if first > 0 else None
                     if woke is None:
-                        self._work.unstick()  # the awake runners are held up by slow handlers
+                        if stall <= first:
+                            self._work.unstick()  # the awake runners are held up: slow handlers
+                        if arm <= first:
+                            arm_at = math.inf
+                            self._armed.set()
                         continue
                 else:
                     woke = self._collect(unacked, timeout)
@@ -401,6 +415,7 @@ class Processor:
                 self._collect(unacked, None)
             if stopping and self._inflight and time.monotonic() >= self._stop_deadline:
                 self._requeue_unfinished(unacked)
+            arm_at = math.inf
             try:
                 got, asked = self._turn(unacked)
             except RedisUnavailableError as exc:
