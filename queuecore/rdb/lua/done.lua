@@ -10,8 +10,12 @@
 -- ARGV[3..] per task: id, unique flag ("1" = a unique-lock key follows its hash in KEYS)
 -- Returns an array with one code per task: 1 done; 0 not in active, -1 not in lease, -2 hash
 -- missing (Go's NOT FOUND at steps 1, 2, 3; like Go, earlier steps stay applied).
+-- The counters end exactly where one Go done per task leaves them, counted once per batch: the
+-- daily key gets INCRBY (EXPIREAT when this batch created it), the lifetime key INCRBY unless it
+-- is near MaxInt64, where Go's per-task wrap-to-1 rule is applied one task at a time.
 
 local codes = {}
+local done = 0
 local k = 5
 for i = 3, #ARGV, 2 do
     local id = ARGV[i]
@@ -31,20 +35,29 @@ for i = 3, #ARGV, 2 do
         code = -2
     end
     if code == 1 then
-        local n = redis.call("INCR", KEYS[3])
-        if tonumber(n) == 1 then
-            redis.call("EXPIREAT", KEYS[3], ARGV[1])
-        end
-        local total = redis.call("GET", KEYS[4])
-        if tonumber(total) == tonumber(ARGV[2]) then
-            redis.call("SET", KEYS[4], 1)
-        else
-            redis.call("INCR", KEYS[4])
-        end
+        done = done + 1
         if lock and redis.call("GET", lock) == id then
             redis.call("DEL", lock)
         end
     end
     codes[#codes + 1] = code
+end
+if done > 0 then
+    if redis.call("INCRBY", KEYS[3], done) == done then
+        redis.call("EXPIREAT", KEYS[3], ARGV[1])
+    end
+    local total = tonumber(redis.call("GET", KEYS[4]) or "0")
+    local max = tonumber(ARGV[2])
+    if total and total < max - 4096 then
+        redis.call("INCRBY", KEYS[4], done)
+    else
+        for _ = 1, done do
+            if tonumber(redis.call("GET", KEYS[4])) == max then
+                redis.call("SET", KEYS[4], 1)
+            else
+                redis.call("INCR", KEYS[4])
+            end
+        end
+    end
 end
 return codes

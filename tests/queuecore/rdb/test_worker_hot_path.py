@@ -81,3 +81,66 @@ def test_batch_acknowledges_and_claims_in_one_round_trip(
     assert not redis_client.exists(keys.task_key("default", done.id))
     assert redis_client.get(keys.processed_total_key("default")) == b"1"
     assert redis_client.lrange(keys.active_key("default"), 0, -1) == [waiting.id.encode()]
+
+
+def test_a_batched_claim_leaves_active_and_lease_as_one_rpoplpush_per_task(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    store = WorkerStore.from_url(redis_url)
+    older = seed_task(redis_client, "active", queue="default")
+    msgs = [seed_task(redis_client, "pending", queue="default") for _ in range(3)]
+    expected = redis.Redis.from_url(redis_url)  # replay Go's single dequeues on a copy of the ids
+    expected.delete("replay:pending", "replay:active")
+    expected.lpush("replay:active", older.id)
+    expected.lpush("replay:pending", *[m.id for m in msgs])
+    for _ in msgs:
+        expected.rpoplpush("replay:pending", "replay:active")
+    expiry = int(time.time()) + 30
+
+    claimed = store.dequeue("default", expiry, 10)
+
+    assert claimed is not None
+    assert [m.id for m in claimed] == [m.id for m in msgs]  # oldest first
+    assert redis_client.lrange(keys.active_key("default"), 0, -1) == expected.lrange(
+        "replay:active", 0, -1
+    )
+    assert redis_client.zrange(keys.lease_key("default"), 0, -1, withscores=True) == sorted(
+        [(older.id.encode(), float(redis_client.zscore(keys.lease_key("default"), older.id)))]
+        + [(m.id.encode(), float(expiry)) for m in msgs],
+        key=lambda pair: (pair[1], pair[0]),
+    )
+    expected.delete("replay:pending", "replay:active")
+
+
+def test_batched_done_counts_like_one_go_done_per_task(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    store = WorkerStore.from_url(redis_url)
+    msgs = [seed_task(redis_client, "active", queue="default") for _ in range(3)]
+    now = time.time()
+    batch = store.batch()
+    batch.done("default", [DoneEntry(m.id) for m in msgs], now)
+
+    (codes,) = batch.execute()
+
+    assert codes == [None, None, None]
+    daily = keys.processed_key("default", time.strftime("%Y-%m-%d", time.gmtime(now)))
+    assert redis_client.get(daily) == b"3"
+    assert redis_client.ttl(daily) > 80 * 24 * 3600  # EXPIREAT set when the batch created it
+    assert redis_client.get(keys.processed_total_key("default")) == b"3"
+
+
+def test_batched_done_wraps_the_lifetime_counter_at_max_int64_per_task(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    store = WorkerStore.from_url(redis_url)
+    redis_client.set(keys.processed_total_key("default"), 9223372036854775806)
+    msgs = [seed_task(redis_client, "active", queue="default") for _ in range(3)]
+    batch = store.batch()
+    batch.done("default", [DoneEntry(m.id) for m in msgs], time.time())
+
+    batch.execute()
+
+    # Go's script compares with tonumber(), a double, in which ...806 already equals MaxInt64:
+    # one Go done per task gives 1, 2, 3, and so must the batch.
+    assert redis_client.get(keys.processed_total_key("default")) == b"3"
