@@ -258,6 +258,12 @@ class Processor:
         self._outcomes: queue_module.SimpleQueue[Any] = queue_module.SimpleQueue()
         self._work = _WorkQueue()
         self._finish_lock = threading.Lock()
+        # Held tasks whose handler has not finished yet (guarded by _finish_lock); while the I/O
+        # thread coalesces, the one that brings it to zero releases _all_finished.
+        self._unfinished = 0
+        self._coalescing = False
+        self._all_finished = threading.Lock()
+        self._all_finished.acquire()
         self._runners: list[_Runner] = []
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._async_lock = threading.Lock()
@@ -480,22 +486,22 @@ class Processor:
 
         A turn costs a round trip whatever it carries; quick handlers finishing a few hundred
         microseconds apart would otherwise each pay one. Waits at most ``COALESCE_SECONDS`` and
-        only while some held task is still running.
+        only while some held task is still running — on one lock the last of them releases, not
+        on each outcome (every wake-up of this thread costs the runners the GIL).
         """
-        outcomes = self._outcomes
-        deadline = time.monotonic() + COALESCE_SECONDS
-        while len(unacked) < len(self._inflight):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                item = outcomes.get(timeout=remaining)
-            except queue_module.Empty:
-                return
-            if item is _WAKE:
-                outcomes.put(_WAKE)  # not ours to swallow: the loop looks at it next
-                return
-            unacked.append(self._decide(*item))
+        with self._finish_lock:
+            waiting = self._unfinished > 0
+            self._coalescing = waiting
+        if waiting:
+            released = self._all_finished.acquire(timeout=COALESCE_SECONDS)
+            if not released:
+                with self._finish_lock:
+                    released = not self._coalescing  # the last one finished just now
+                    self._coalescing = False
+                if released:
+                    self._all_finished.acquire()
+        if self._collect(unacked, None) is _WAKE:
+            self._outcomes.put(_WAKE)  # not ours to swallow: the loop looks at it next
 
     def _collect(self, unacked: list[_Ack], timeout: float | None) -> object:
         """Turn finished handlers into decided acks; with a timeout, block for the first one.
@@ -630,6 +636,8 @@ class Processor:
                 job.finished = True
                 self._outcomes.put((job, HandlerNotFoundError(msg.type)))
             elif handler.is_async:
+                with self._finish_lock:
+                    self._unfinished += 1
                 self._submit_async(job)
             else:
                 runnable.append(job)
@@ -638,6 +646,8 @@ class Processor:
                 self._watch_next = deadline
                 self._watch_wake.set()
         if runnable:
+            with self._finish_lock:
+                self._unfinished += len(runnable)
             self._work.put_many(runnable)
         return len(msgs)
 
@@ -682,7 +692,15 @@ class Processor:
             if job.finished:
                 return
             job.finished = True
+            self._one_finished()
         self._outcomes.put((job, error))
+
+    def _one_finished(self) -> None:
+        # Called with _finish_lock held, once per counted job.
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._coalescing:
+            self._coalescing = False
+            self._all_finished.release()
 
     def _abandon(self, job: Job, reason: QueueCoreError) -> bool:
         """End a task's context from outside (deadline, lease, cancel, shutdown)."""
@@ -690,6 +708,7 @@ class Processor:
             if job.finished:
                 return False
             job.finished = True
+            self._one_finished()
         job.task._cancel(reason)
         if job.atask is not None:
             loop = self._async_loop
