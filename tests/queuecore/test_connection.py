@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from queuecore import Client, Task
 from queuecore.errors import InvalidArgumentError, RedisUnavailableError
 from queuecore.rdb.connection import RedisSettings
 from tests.support.redis_server import RedisProcess, free_port, start_redis
+from tests.support.tls import make_test_certificates
 
 
 def test_a_redis_url_names_host_port_and_db():
@@ -199,42 +199,7 @@ def tls_redis(redis_server: RedisProcess) -> Iterator[tuple[int, Path]]:
         pytest.skip("openssl is not installed")
     workdir = Path(tempfile.mkdtemp(prefix="qc-tls-"))
 
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=workdir, check=True, capture_output=True)
-
-    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    openssl(
-        "req",
-        "-x509",
-        *ec,
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=queuecore-test-ca",
-    )
-    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    (workdir / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    )
+    make_test_certificates(workdir)
     port = free_port()
     server = RedisProcess(port=port, workdir=workdir, extra_args=(
         "--tls-port", str(port), "--port", "0",

@@ -4,7 +4,6 @@ reached over TLS, a unix socket and with an ACL user."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from queuecore.rdb.connection import (
     settings_from_env,
 )
 from tests.support.redis_server import RedisProcess, free_port, redis_server_binary, start_redis
+from tests.support.tls import make_test_certificates
 
 # ------------------------------------------------------------------------------ URL forms
 
@@ -355,30 +355,19 @@ def test_stopped_server_fails_as_redis_unavailable_within_the_retry_budget() -> 
         store.ping()
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=cwd)
-
-
 @pytest.fixture(scope="module")
 def tls_server() -> Iterator[tuple[int, Path]]:
     _require_redis()
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make test certificates")
     certs = Path(tempfile.mkdtemp(prefix="qc-tls-"))
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-             "ca.pem", "-days", "2", "-subj", "/CN=queuecore test CA", cwd=certs)  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
-             "server.csr", "-subj", "/CN=localhost", cwd=certs)  # fmt: skip
-    (certs / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext",
-             cwd=certs)  # fmt: skip
+    made = make_test_certificates(certs)
     tls_port = free_port()
     server = start_redis(
         "--tls-port", str(tls_port),
-        "--tls-cert-file", str(certs / "server.pem"),
-        "--tls-key-file", str(certs / "server.key"),
-        "--tls-ca-cert-file", str(certs / "ca.pem"),
+        "--tls-cert-file", str(made.cert),
+        "--tls-key-file", str(made.key),
+        "--tls-ca-cert-file", str(made.ca),
         "--tls-auth-clients", "no",
     )  # fmt: skip
     yield tls_port, certs
@@ -388,7 +377,7 @@ def tls_server() -> Iterator[tuple[int, Path]]:
 
 def test_rediss_url_with_the_ca_file_verifies_the_server(tls_server: tuple[int, Path]) -> None:
     port, certs = tls_server
-    store = RedisStore.from_url(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={certs / 'ca.pem'}")
+    store = RedisStore.from_url(f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={certs / 'ca.crt'}")
     assert store.ping()
 
 
