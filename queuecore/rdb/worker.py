@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisClusterException
 
 from queuecore import keys
 from queuecore.clock import utc_date
-from queuecore.errors import MalformedDataError, QueueCoreError, TaskNotFoundError
+from queuecore.errors import (
+    MalformedDataError,
+    QueueCoreError,
+    RedisUnavailableError,
+    TaskNotFoundError,
+)
 from queuecore.messages import (
     ServerInfo,
     TaskMessage,
@@ -34,7 +39,7 @@ from queuecore.messages import (
 )
 from queuecore.rdb.base import RedisStore, redis_errors
 from queuecore.rdb.connection import is_transient
-from queuecore.rdb.wire import direct_client, send_commands
+from queuecore.rdb.wire import HotConnection, direct_client, send_commands
 
 log = logging.getLogger("queuecore.rdb.worker")
 
@@ -87,8 +92,11 @@ class WorkerBatch:
     """Worker operations queued for one pipeline; ``execute()`` returns one result per call.
 
     A result is the operation's value, or the :class:`QueueCoreError` that operation met
-    (for example :class:`AckNotFoundError`); a lost connection raises RedisUnavailableError for the
-    whole batch, after which any of its operations may or may not have been applied.
+    (for example :class:`AckNotFoundError`). Outcomes are per operation: one that met a lost
+    connection or a transient refusal (a cluster node down, CLUSTERDOWN, TRYAGAIN, LOADING)
+    gets a :class:`RedisUnavailableError` in place — it may or may not have been applied — while
+    the others' results stand, so a caller re-sends only those. When nothing usable came back
+    at all (no connection, the whole pipeline failed) ``execute()`` raises RedisUnavailableError.
     """
 
     def __init__(self, store: WorkerStore) -> None:
@@ -246,6 +254,8 @@ class WorkerBatch:
         results: list[Any] = []
         for (name, keys_, args, decode), reply in zip(self._calls, replies, strict=True):
             results.append(_result(name, keys_, args, decode, reply))
+        if all(isinstance(result, RedisUnavailableError) for result in results):
+            raise results[0]
         return results
 
     def _send(self, indexes: Iterable[int]) -> list[Any]:
@@ -258,11 +268,12 @@ class WorkerBatch:
         for i in indexes:
             name, keys_, args, _ = self._calls[i]
             commands.append(("EVALSHA", scripts.get(name).sha, len(keys_), *keys_, *args))
-        replies = send_commands(client, commands)
+        replies = self._store.hot_connection(client).send(commands)
         if replies is None:  # the connection failed: the pipeline's retry policy takes over
             return self._send_pipeline(indexes)
         refused = [k for k, r in enumerate(replies) if _is_refusal(r)]
         if refused:
+            self._store.hot_connection(client).drop()  # it may talk to a demoted primary
             # A failover reply (READONLY, LOADING, ...) means that command did not run: the
             # failover pipeline sends exactly those again, finding the new primary.
             again = self._send_pipeline([indexes[k] for k in refused])
@@ -276,10 +287,10 @@ class WorkerBatch:
         for i in indexes:
             name, keys_, args, _ = self._calls[i]
             scripts.queue(pipe, name, keys_, args)
+        # A cluster pipeline leaves a node's connection error in place of that node's replies;
+        # the commands other nodes answered stand (_result turns the failures into
+        # RedisUnavailableError, so only those are sent again).
         replies: list[Any] = pipe.execute(raise_on_error=False)
-        for reply in replies:
-            if isinstance(reply, (redis.ConnectionError, redis.TimeoutError)):
-                raise reply
         return replies
 
 
@@ -288,6 +299,12 @@ def _is_refusal(reply: Any) -> bool:
 
 
 def _result(name: str, keys_: list[Any], args: list[Any], decode: Any, reply: Any) -> Any:
+    if isinstance(reply, Exception) and (
+        is_transient(reply) or isinstance(reply, RedisClusterException)
+    ):
+        return RedisUnavailableError(f"{name}: {reply or type(reply).__name__}")
+    if isinstance(reply, Exception) and not isinstance(reply, redis.ResponseError):
+        return QueueCoreError(f"{name} failed: {type(reply).__name__}: {reply}")
     if isinstance(reply, redis.ResponseError):
         text = str(reply)
         queue = _queue_of(str(keys_[0]))
@@ -311,9 +328,10 @@ def _decode_claimed(queue: str) -> Any:
         if reply is None:
             return None
         msgs = []
+        key = keys.active_key(queue)
         for data in reply:
             try:
-                msgs.append(decode_task_message(data, key=keys.active_key(queue)))
+                msgs.append(decode_task_message(data, key=key))
             except MalformedDataError as exc:
                 # The ID stays active with a lease, exactly like a Go worker that cannot decode it.
                 log.error("skipping undecodable task message in %s: %s", queue, exc)
@@ -374,6 +392,15 @@ class WorkerStore(RedisStore):
 
     def batch(self) -> WorkerBatch:
         return WorkerBatch(self)
+
+    def hot_connection(self, client: redis.Redis) -> HotConnection:
+        """The connection for batches on ``client`` (this store's own, never a cluster)."""
+        hot = self._hot
+        if hot is None:
+            hot = self._hot = HotConnection(client)
+        return hot
+
+    _hot: HotConnection | None = None
 
     def _one(self, build: Any) -> Any:
         batch = self.batch()

@@ -144,3 +144,37 @@ def test_batched_done_wraps_the_lifetime_counter_at_max_int64_per_task(
     # Go's script compares with tonumber(), a double, in which ...806 already equals MaxInt64:
     # one Go done per task gives 1, 2, 3, and so must the batch.
     assert redis_client.get(keys.processed_total_key("default")) == b"3"
+
+
+def test_the_hot_connection_is_reused_and_made_afresh_after_a_drop_or_a_fork(
+    redis_url: str,
+) -> None:
+    from queuecore.rdb import wire
+
+    client = redis.Redis.from_url(redis_url)
+    hot = wire.HotConnection(client)
+
+    replies = hot.send([("SET", "k", "1"), ("INCR", "k"), ("HGET", "k", "f")])
+    assert replies is not None
+    assert replies[:2] == [b"OK", 2]
+    assert isinstance(replies[2], redis.ResponseError)  # WRONGTYPE comes back in place
+    first = hot._conn
+    hot.send([("PING",)])
+    assert hot._conn is first
+    hot.drop()
+    hot.send([("PING",)])
+    assert hot._conn is not None
+    assert hot._conn is not first
+    before_fork = hot._conn
+    wire._after_fork_in_child()  # what os.register_at_fork runs in a child
+    hot.send([("PING",)])
+    assert hot._conn is not before_fork
+    assert before_fork._sock is not None  # the parent's socket was left alone
+
+
+def test_the_hot_connection_reports_a_lost_link_as_none(redis_url: str) -> None:
+    from queuecore.rdb import wire
+
+    hot = wire.HotConnection(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5))
+
+    assert hot.send([("PING",)]) is None
