@@ -40,7 +40,7 @@ class QueuecoreAdapter(Adapter):
         "bench/worker_app.py without Django)"
     )
 
-    def __init__(self, worker: str = "runworker", best: str = "rw-p2") -> None:
+    def __init__(self, worker: str = "runworker", best: str = "rw-p4") -> None:
         self.worker = worker
         self.best = best
 

@@ -19,5 +19,5 @@ if _spec is None or _spec.loader is None:
 _base = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_base)
 
-ADAPTER = _base.QueuecoreAdapter(worker="app", best="app-x2")
+ADAPTER = _base.QueuecoreAdapter(worker="app", best="app-x4")
 ADAPTER.name = "ours-app"
