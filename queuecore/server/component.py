@@ -1,6 +1,9 @@
 """The shape of every background duty: ``run_once()`` does the work, ``run_forever()`` loops.
 
-``run_forever`` only sleeps, logs and backs off; a Redis outage never ends the loop.
+``run_forever`` only sleeps, logs and backs off: no error of one iteration ends the loop — a
+Redis outage, an unexpected reply (CLUSTERDOWN, OOM, a script error) or a bug in run_once alike.
+Failures back off exponentially up to the component's interval, so a persistent error is logged
+at most about once an interval and a passing one is retried soon.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class PeriodicComponent:
         raise NotImplementedError
 
     def run_forever(self, stop: threading.Event) -> None:
-        backoff = Backoff(cap=self.interval)
+        backoff = Backoff(first=min(0.1, self.interval), cap=self.interval)
         if not self.run_at_start and stop.wait(self.interval):
             return
         while not stop.is_set():
@@ -56,6 +59,7 @@ class PeriodicComponent:
                 delay = backoff.next_delay()
                 log.warning("%s: Redis unavailable (%s); retrying in %.1fs", self.name, exc, delay)
             except Exception:
+                delay = backoff.next_delay()
                 log.exception("%s failed; retrying in %.1fs", self.name, delay)
             if stop.wait(delay):
                 return

@@ -380,6 +380,10 @@ class Processor:
                             log.warning("processor: could not forward due tasks (%s)", exc)
                             time.sleep(backoff.next_delay())
                             continue
+                        except Exception:
+                            log.exception("processor: forwarding due tasks failed")
+                            time.sleep(backoff.next_delay())
+                            continue
                         if forwarded == 0:
                             return
                         idle = False
@@ -861,6 +865,12 @@ class Processor:
                 backoff.reset()
             except RedisUnavailableError:
                 time.sleep(backoff.next_delay())
+                continue
+            except Exception:
+                # An unexpected reply must not end the wake-ups of this queue.
+                delay = backoff.next_delay()
+                log.exception("waiter for queue %r failed; retrying in %.1fs", qname, delay)
+                time.sleep(delay)
                 continue
             if has_tasks and self._armed.is_set():
                 self._armed.clear()

@@ -64,8 +64,11 @@ class Subscriber:
                 if stop.wait(delay):
                     break
             except Exception:
-                log.exception("subscriber failed")
-                if stop.wait(self.retry_interval):
+                # An unexpected reply or a bug: the subscription may be broken, so start afresh.
+                self.close()
+                delay = backoff.next_delay()
+                log.exception("subscriber failed; retry in %.1fs", delay)
+                if stop.wait(delay):
                     break
         self.close()
 
