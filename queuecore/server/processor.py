@@ -133,9 +133,11 @@ class _Ack:
     """A decided outcome waiting to be written.
 
     ``kind`` is done, complete, retry, archive, requeue, or drop (lease expired: write nothing).
+    ``resent`` marks an ack sent before without a definite reply: it may have been applied, so a
+    NOT FOUND for it is expected, not news.
     """
 
-    __slots__ = ("error", "is_failure", "job", "kind", "retry_at")
+    __slots__ = ("error", "is_failure", "job", "kind", "resent", "retry_at")
 
     def __init__(
         self,
@@ -150,6 +152,7 @@ class _Ack:
         self.error = error
         self.retry_at = retry_at
         self.is_failure = is_failure
+        self.resent = False
 
 
 class _WorkQueue:
@@ -431,6 +434,7 @@ class Processor:
             except RedisUnavailableError as exc:
                 delay = backoff.next_delay()
                 log.warning("processor: Redis unavailable (%s); retrying in %.2fs", exc, delay)
+                self._mark_resent(unacked)
                 self._drop_expired(unacked)
                 if stopping and time.monotonic() >= self._stop_deadline:
                     # Nothing more can be written; the tasks stay active in Redis and are
@@ -447,6 +451,7 @@ class Processor:
                 # unwritten outcomes stay queued and the tasks stay leased in Redis.
                 delay = backoff.next_delay()
                 log.exception("processor: turn failed; retrying in %.2fs", delay)
+                self._mark_resent(unacked)
                 self._drop_expired(unacked)
                 time.sleep(delay)
                 continue
@@ -568,31 +573,53 @@ class Processor:
         if len(batch) == 0:
             return 0, 0
         results = batch.execute()
+        unwritten: list[_Ack] = []  # acks that met a lost link or a refusal: sent again
         for index, acks in plan:
             result = results[index]
             errors = result if isinstance(result, list) else [result] * len(acks)
             for ack, error in zip(acks, errors, strict=True):
+                if isinstance(error, RedisUnavailableError):
+                    ack.resent = True
+                    unwritten.append(ack)
+                    continue
                 self._inflight.pop(ack.job.msg.id, None)
                 if isinstance(error, QueueCoreError):
                     self._log_ack_error(ack, error)
                 elif ack.kind != "requeue":
                     self.processed += 1
-        unacked.clear()
-        if claim_index < 0:
-            return 0, 0
-        claimed = results[claim_index]
-        if isinstance(claimed, QueueCoreError):
-            raise claimed
-        got = self._dispatch(order[0], claimed, now, lease_expiry)
-        for qname in order[1:]:
-            if got >= asked:
-                break
-            more = self.store.dequeue(qname, lease_expiry, asked - got)
-            got += self._dispatch(qname, more, now, lease_expiry)
-        return got, asked
+        unacked[:] = unwritten
+        got = 0
+        if claim_index >= 0:
+            claimed = results[claim_index]
+            if isinstance(claimed, QueueCoreError):
+                raise claimed
+            got = self._dispatch(order[0], claimed, now, lease_expiry)
+            for qname in order[1:]:
+                if got >= asked:
+                    break
+                more = self.store.dequeue(qname, lease_expiry, asked - got)
+                got += self._dispatch(qname, more, now, lease_expiry)
+        if unwritten:
+            # Back off before sending them again (the loop's Redis-unavailable path).
+            raise RedisUnavailableError(f"{len(unwritten)} acknowledgements not written")
+        return (got, asked) if claim_index >= 0 else (0, 0)
+
+    @staticmethod
+    def _mark_resent(unacked: list[_Ack]) -> None:
+        for ack in unacked:
+            ack.resent = True
 
     def _log_ack_error(self, ack: _Ack, error: QueueCoreError) -> None:
-        if isinstance(error, AckNotFoundError):
+        if isinstance(error, AckNotFoundError) and ack.resent:
+            # Most likely our earlier send was applied and only its reply was lost.
+            log.debug(
+                "re-sent %s of task id=%s queue=%s found nothing to do: %s",
+                ack.kind,
+                ack.job.msg.id,
+                ack.job.msg.queue,
+                error.detail,
+            )
+        elif isinstance(error, AckNotFoundError):
             log.warning(
                 "could not %s task id=%s queue=%s: %s (another worker or the recoverer has it)",
                 ack.kind,
