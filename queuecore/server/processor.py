@@ -281,6 +281,7 @@ class Processor:
         self._watch_wake = threading.Event()
         self._watch_next = math.inf
         self._threads: list[threading.Thread] = []
+        self._abandoned: set[threading.Thread] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -327,6 +328,18 @@ class Processor:
         if loop is not None:
             loop.call_soon_threadsafe(loop.stop)
         self._watch_wake.set()
+
+    def join(self, timeout: float) -> None:
+        """After :meth:`close`, wait up to ``timeout`` s in all for this processor's threads.
+
+        A runner retired because its handler ignored its cancellation is not waited for: Python
+        cannot end a thread, so it lives (as a daemon) until that handler returns.
+        """
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread is threading.current_thread() or thread in self._abandoned:
+                continue
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _thread(self, name: str, target: Callable[..., None], *args: Any) -> threading.Thread:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -749,6 +762,8 @@ class Processor:
             runner = job.runner
             if runner is not None and not runner.retired:
                 runner.retired = True
+                if runner.thread is not None:
+                    self._abandoned.add(runner.thread)
                 if not self._stopping.is_set():
                     self._spawn_runner()
         self._outcomes.put((job, reason))
@@ -885,19 +900,19 @@ class Processor:
             if qname in self._paused:
                 # A paused queue with tasks would wake us at once, forever; the loop's periodic
                 # re-check notices the unpause instead.
-                time.sleep(poll)
+                self._exited.wait(poll)
                 continue
             try:
                 has_tasks = self.store.wait_for_pending(qname, poll)
                 backoff.reset()
             except RedisUnavailableError:
-                time.sleep(backoff.next_delay())
+                self._exited.wait(backoff.next_delay())
                 continue
             except Exception:
                 # An unexpected reply must not end the wake-ups of this queue.
                 delay = backoff.next_delay()
                 log.exception("waiter for queue %r failed; retrying in %.1fs", qname, delay)
-                time.sleep(delay)
+                self._exited.wait(delay)
                 continue
             if has_tasks and self._armed.is_set():
                 self._armed.clear()

@@ -111,6 +111,7 @@ class Server:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._supervisor: threading.Thread | None = None
         self._started = False
         self._signals = 0
 
@@ -169,18 +170,14 @@ class Server:
         self._spawn("queuecore-forwarder", self.forwarder.run_forever, self._stop)
         self._spawn("queuecore-recoverer", self.recoverer.run_forever, self._stop)
         self._spawn("queuecore-janitor", self.janitor.run_forever, self._stop)
-        # Not joined at shutdown: it notices the stop within its poll timeout and closes itself.
-        subscriber = threading.Thread(
-            target=self.subscriber.run_forever,
-            args=(self._stop,),
-            name="queuecore-subscriber",
-            daemon=True,
-        )
-        subscriber.start()
+        # It notices the stop within its poll timeout (1 s) and closes its subscription.
+        self._spawn("queuecore-subscriber", self.subscriber.run_forever, self._stop)
         if self.aggregator is not None:
             self._spawn("queuecore-aggregator", self.aggregator.run_forever, self._stop)
-        supervisor = threading.Thread(target=self._supervise, name="queuecore-server", daemon=True)
-        supervisor.start()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="queuecore-server", daemon=True
+        )
+        self._supervisor.start()
 
     def run(self, *, burst: bool = False) -> None:
         """Serve until SIGTERM/SIGINT (or, with ``burst``, until the queues are empty)."""
@@ -198,8 +195,16 @@ class Server:
         self.processor.stop(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the server has fully shut down."""
-        return self._finished.wait(timeout)
+        """Wait until the server has fully shut down: every thread it started has ended.
+
+        (Except a runner whose handler ignored its cancellation: it ends when the handler does.)
+        """
+        if not self._finished.wait(timeout):
+            return False
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join()  # it has set _finished; only its return is left
+        return True
 
     def shutdown(self, timeout: float | None = None) -> None:
         self.stop(timeout)
@@ -224,6 +229,7 @@ class Server:
         except QueueCoreError as exc:
             log.warning("could not clear server state (%s); it expires by itself", exc)
         self.processor.close()
+        self.processor.join(timeout=5.0)
         if self._client is not None:
             self._client.close()
         log.info("server %s stopped; %d tasks processed", self.identity, self.processor.processed)

@@ -211,3 +211,41 @@ def test_the_cancel_subscriber_resubscribes_after_unexpected_replies(faulty, red
         thread.join(BURST_DEADLINE)
     assert not thread.is_alive()
     assert cancelled[:1] == ["task-1"]
+
+
+def server_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("queuecore")}
+
+
+def test_no_thread_of_a_burst_server_outlives_its_return(redis_url):
+    before = set(threading.enumerate())
+    enqueue(redis_url, 3)
+    seen: Counter[str] = Counter()
+    run_burst(FaultyWorkerStore.from_url(redis_url), counting_mux(seen))
+    assert sum(seen.values()) == 3
+    assert set(threading.enumerate()) - before == set()
+
+
+def test_no_thread_of_a_stopped_server_outlives_its_shutdown(redis_url):
+    before = set(threading.enumerate())
+    mux = ServeMux()
+    mux.register("email:send", lambda task: None)
+    mux.register("email:async", _async_handler)
+    server = Server.from_url(
+        redis_url, mux=mux, queues={"default": 1, "low": 1}, group_aggregator=lambda g, t: None
+    )
+    server.start()
+    with Client.from_url(redis_url) as client:
+        client.enqueue(Task("email:async", b""))
+    assert ASYNC_RAN.wait(BURST_DEADLINE)  # the asyncio loop thread is up too
+    assert server_threads() - before
+    server.stop(0)
+    assert server.wait(BURST_DEADLINE)
+    assert set(threading.enumerate()) - before == set()
+
+
+ASYNC_RAN = threading.Event()
+
+
+async def _async_handler(task: Any) -> None:
+    ASYNC_RAN.set()
