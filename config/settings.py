@@ -161,6 +161,8 @@ QUEUECORE = {
     "STRICT_PRIORITY": False,
     "SHUTDOWN_TIMEOUT": 8,
     "SCHEDULE": DEMO_SCHEDULE if DEMO else [],
+    # The demo's digest groups become one e-mail each (asynq's GroupAggregator).
+    "GROUP_AGGREGATOR": "demo.tasks.aggregate_digest" if DEMO else None,
     "READ_ONLY": env_bool("QUEUECORE_READ_ONLY", False),
     # Bearer token Prometheus sends to /metrics (a logged-in dashboard user needs none).
     "METRICS_TOKEN": os.environ.get("QUEUECORE_METRICS_TOKEN", ""),

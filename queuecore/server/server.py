@@ -66,7 +66,7 @@ class Server:
         cfg = self.config
         queue_names = list(cfg.queues)
         self.forwarder = Forwarder(store, queue_names, clock, cfg.forwarder_interval)
-        self.processor = Processor(store, self.mux, cfg, clock, on_idle=self.forwarder.run_once)
+        self.processor = Processor(store, self.mux, cfg, clock, on_idle=self._before_burst_exit)
         self.heartbeat = Heartbeat(
             store,
             self.processor,
@@ -255,6 +255,13 @@ class Server:
         else:
             log.warning("second signal: requeueing in-flight tasks now")
             self.processor.stop_now()
+
+    def _before_burst_exit(self) -> int:
+        """Burst mode asks this when the queues look empty: tasks made ready now, if any."""
+        ready = self.forwarder.run_once()
+        if self.aggregator is not None:
+            ready += self.aggregator.run_once()  # groups whose grace period has passed
+        return ready
 
     def _default_enqueue(self, task: Any, queue: str) -> Any:
         if self._client is None:

@@ -16,6 +16,7 @@ from django.core.management.base import CommandError
 
 from queuecore import keys
 from queuecore.client import Client, Task
+from queuecore.clock import FrozenClock
 from queuecore.contrib.django.management.commands.runworker import parse_queues
 from queuecore.handlers import ServeMux
 from queuecore.messages import decode_task_message
@@ -181,3 +182,45 @@ def test_sigterm_stops_a_serving_worker_gracefully(redis_url, redis_client):
         if process.poll() is None:
             process.kill()
     assert redis_client.zcard(keys.ALL_SERVERS) == 0
+
+
+def join_items(group: str, tasks: list[Task]) -> Task:
+    """A group aggregator for the tests (dotted path tests.contrib.test_runworker.join_items)."""
+    return Task("digest:send", f"{group}:".encode() + b",".join(sorted(t.payload for t in tasks)))
+
+
+def test_runworker_aggregates_groups_with_the_group_aggregator_setting(
+    settings, queuecore_settings
+):
+    settings.QUEUECORE = {
+        **settings.QUEUECORE,
+        "GROUP_AGGREGATOR": "tests.contrib.test_runworker.join_items",
+        "GROUP_GRACE_PERIOD": 5,
+    }
+    # Joined two minutes ago, so the grace period is over and a burst run aggregates at once.
+    with Client(queuecore_settings, clock=FrozenClock(time.time() - 120)) as client:
+        for item in (b"b", b"a", b"c"):
+            client.enqueue(Task("digest:item", item), group="user1")
+    seen = []
+    mux = ServeMux()
+    mux.register("digest:send", lambda task: seen.append(task.payload))
+    output = run("--burst", mux=mux)
+    assert seen == [b"user1:a,b,c"]
+    assert "Aggregator:   tests.contrib.test_runworker.join_items (grace 5s)" in output
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"GROUP_AGGREGATOR": "tests.contrib.test_runworker.no_such_function"},
+        {"GROUP_AGGREGATOR": "tests.contrib.test_runworker.ROOT"},
+        {"GROUP_AGGREGATOR": "tests.contrib.test_runworker.join_items", "GROUP_MAX_SIZE": "x"},
+        {"GROUP_AGGREGATOR": "tests.contrib.test_runworker.join_items", "GROUP_GRACE_PERIOD": 0},
+    ],
+)
+def test_a_bad_group_aggregator_setting_fails_with_a_command_error(
+    settings, queuecore_settings, bad
+):
+    settings.QUEUECORE = {**settings.QUEUECORE, **bad}
+    with pytest.raises(CommandError, match=r"GROUP|group"):
+        run("--burst")

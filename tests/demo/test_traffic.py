@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -80,3 +83,16 @@ def test_the_demo_command_runs_a_given_number_of_rounds(
     call_command(Command(), "--rounds", "3", "--interval", "0", "--seed", "1")
     assert "stopped after 3 rounds" in capsys.readouterr().out
     assert Inspector.from_url(queuecore_settings).queues()
+
+
+def test_demo_settings_turn_on_the_digest_group_aggregator():
+    env = {**os.environ, "DEMO": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    code = (
+        "import django; django.setup();"
+        "from queuecore.contrib.django.conf import group_options;"
+        "f = group_options()['group_aggregator']; print(f.__module__, f.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["demo.tasks", "aggregate_digest"]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -16,6 +20,12 @@ DEFAULTS: dict[str, Any] = {
     "READ_ONLY": False,
     "METRICS_TOKEN": "",
     "API_TOKENS": {},
+    # Dotted path to fn(group, tasks) -> Task (asynq's GroupAggregator); None: no aggregation.
+    "GROUP_AGGREGATOR": None,
+    # Seconds (or a timedelta) a group waits for more tasks / at most / tasks per aggregate.
+    "GROUP_GRACE_PERIOD": 60,
+    "GROUP_MAX_DELAY": 0,
+    "GROUP_MAX_SIZE": 0,
 }
 
 
@@ -39,3 +49,45 @@ def redis_url() -> str:
 
         return RedisSettings.coerce(configured["REDIS"]).to_url()
     return str(queuecore_setting("REDIS_URL"))
+
+
+def group_aggregator() -> Callable[..., Any] | None:
+    """``QUEUECORE["GROUP_AGGREGATOR"]`` imported (a dotted path, or a callable as is)."""
+    value = queuecore_setting("GROUP_AGGREGATOR")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = import_string(value)
+        except ImportError as exc:
+            raise ImproperlyConfigured(
+                f'QUEUECORE["GROUP_AGGREGATOR"] cannot be imported: {exc}'
+            ) from exc
+    if not callable(value):
+        raise ImproperlyConfigured('QUEUECORE["GROUP_AGGREGATOR"] must name a callable')
+    return value  # type: ignore[no-any-return]
+
+
+def _seconds(name: str) -> float:
+    value = queuecore_setting(name)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ImproperlyConfigured(f'QUEUECORE["{name}"] must be seconds or a timedelta')
+    return float(value)
+
+
+def group_options() -> dict[str, Any]:
+    """The ServerConfig fields for group aggregation; empty when no aggregator is set."""
+    aggregate = group_aggregator()
+    if aggregate is None:
+        return {}
+    max_size = queuecore_setting("GROUP_MAX_SIZE")
+    if isinstance(max_size, bool) or not isinstance(max_size, int):
+        raise ImproperlyConfigured('QUEUECORE["GROUP_MAX_SIZE"] must be an integer')
+    return {
+        "group_aggregator": aggregate,
+        "group_grace_period": _seconds("GROUP_GRACE_PERIOD"),
+        "group_max_delay": _seconds("GROUP_MAX_DELAY"),
+        "group_max_size": max_size,
+    }

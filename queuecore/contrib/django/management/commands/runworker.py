@@ -1,8 +1,9 @@
 """``manage.py runworker``: serve the queues with the handlers of every app's ``tasks`` module.
 
 Options map one to one onto :class:`queuecore.server.ServerConfig`; settings come from
-``QUEUECORE`` (REDIS_URL, QUEUES, CONCURRENCY, STRICT_PRIORITY, SHUTDOWN_TIMEOUT) and options
-override them. The worker itself lives in ``queuecore.server``.
+``QUEUECORE`` (REDIS_URL, QUEUES, CONCURRENCY, STRICT_PRIORITY, SHUTDOWN_TIMEOUT,
+GROUP_AGGREGATOR and its GROUP_* knobs) and options override them. The worker itself lives in
+``queuecore.server``.
 
     manage.py runworker -q critical=6 -q default=3 -q low=1 --concurrency 20
     manage.py runworker --queues critical=6,default=3 --strict --burst
@@ -21,7 +22,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from queuecore.contrib.django.conf import queuecore_setting, redis_url
+from queuecore.contrib.django.conf import group_options, queuecore_setting, redis_url
 from queuecore.contrib.django.discovery import autodiscover_tasks
 from queuecore.errors import QueueCoreError
 from queuecore.handlers import ServeMux, default_mux
@@ -169,8 +170,9 @@ class Command(BaseCommand):
                 concurrency=int(concurrency),
                 strict_priority=strict,
                 shutdown_timeout=float(timeout),
+                **group_options(),
             )
-        except (QueueCoreError, TypeError, ValueError) as exc:
+        except (QueueCoreError, ImproperlyConfigured, TypeError, ValueError) as exc:
             raise CommandError(f"invalid worker configuration: {exc}") from exc
 
     def banner(
@@ -194,6 +196,10 @@ class Command(BaseCommand):
             f"  Task modules: {', '.join(found) or '(none found)'}",
             f"  Handlers:     {len(patterns)}",
         ]
+        if config.group_aggregator is not None:
+            aggregate = config.group_aggregator
+            name = f"{aggregate.__module__}.{getattr(aggregate, '__qualname__', aggregate)}"
+            lines.insert(-2, f"  Aggregator:   {name} (grace {config.group_grace_period:g}s)")
         lines.extend(f"    {pattern}" for pattern in patterns)
         if scheduler_entries is not None:
             lines.append(f"  Scheduler:    {len(scheduler_entries)} entries")
