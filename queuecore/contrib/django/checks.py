@@ -1,0 +1,155 @@
+"""System checks for the ``QUEUECORE`` setting: a bad value is reported by ``manage.py check``
+(and before runworker/runserver start), not by a worker that dies on its first task.
+
+IDs are stable; the backend's own checks use queuecore.W101/W102.
+
+* queuecore.E001  REDIS / REDIS_URL does not parse
+* queuecore.E002  QUEUES is not a mapping of non-blank names to positive integers (or a spec)
+* queuecore.E003  CONCURRENCY is not a positive integer
+* queuecore.E004  a SCHEDULE entry is invalid (the scheduler's own validation)
+* queuecore.E005  GROUP_AGGREGATOR cannot be imported or is not callable
+* queuecore.E006  GROUP_GRACE_PERIOD / GROUP_MAX_DELAY / GROUP_MAX_SIZE out of range
+* queuecore.E007  SHUTDOWN_TIMEOUT is not a non-negative number of seconds
+* queuecore.W001  READ_ONLY is not a bool
+* queuecore.W002  STRICT_PRIORITY is not a bool
+* queuecore.W003  QUEUECORE has a key queuecore does not know (a typo is otherwise silent)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from queuecore.contrib.django.conf import DEFAULTS, group_aggregator, queuecore_setting, redis_url
+from queuecore.errors import QueueCoreError
+
+KNOWN_KEYS = frozenset(DEFAULTS) | {"REDIS"}
+HINT = 'See QUEUECORE in the settings and the README\'s "Configuration" section.'
+
+
+def _error(msg: str, code: str) -> checks.Error:
+    return checks.Error(msg, hint=HINT, obj="settings.QUEUECORE", id=f"queuecore.{code}")
+
+
+def _warning(msg: str, code: str) -> checks.Warning:
+    return checks.Warning(msg, hint=HINT, obj="settings.QUEUECORE", id=f"queuecore.{code}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_seconds(value: Any) -> bool:
+    return isinstance(value, timedelta) or (
+        isinstance(value, int | float) and not isinstance(value, bool)
+    )
+
+
+def check_redis() -> list[checks.CheckMessage]:
+    from queuecore.rdb.connection import RedisSettings
+
+    try:
+        RedisSettings.from_url(redis_url())
+    except (QueueCoreError, ValueError, TypeError, KeyError) as exc:
+        return [_error(f'QUEUECORE["REDIS"]/["REDIS_URL"] is not a usable Redis: {exc}', "E001")]
+    return []
+
+
+def check_queues() -> list[checks.CheckMessage]:
+    from queuecore.server.policy import parse_queue_spec
+
+    queues = queuecore_setting("QUEUES")
+    if isinstance(queues, str):
+        try:
+            parse_queue_spec([queues])
+        except QueueCoreError as exc:
+            return [_error(f'QUEUECORE["QUEUES"] spec {queues!r}: {exc}', "E002")]
+        return []
+    if not isinstance(queues, Mapping) or not queues:
+        return [_error('QUEUECORE["QUEUES"] must be a non-empty {"name": priority} dict', "E002")]
+    for name, priority in queues.items():
+        if not isinstance(name, str) or not name.strip():
+            return [_error(f'QUEUECORE["QUEUES"] has a blank queue name: {name!r}', "E002")]
+        if not _is_int(priority) or priority < 1:
+            return [
+                _error(
+                    f'QUEUECORE["QUEUES"][{name!r}] must be a positive integer, got {priority!r}',
+                    "E002",
+                )
+            ]
+    return []
+
+
+def check_numbers() -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    concurrency = queuecore_setting("CONCURRENCY")
+    if not _is_int(concurrency) or concurrency < 1:
+        messages.append(
+            _error(
+                f'QUEUECORE["CONCURRENCY"] must be a positive integer, got {concurrency!r}', "E003"
+            )
+        )
+    timeout = queuecore_setting("SHUTDOWN_TIMEOUT")
+    seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+    if not _is_seconds(timeout) or seconds < 0:
+        messages.append(
+            _error(f'QUEUECORE["SHUTDOWN_TIMEOUT"] must be seconds >= 0, got {timeout!r}', "E007")
+        )
+    for name, code in (("READ_ONLY", "W001"), ("STRICT_PRIORITY", "W002")):
+        value = queuecore_setting(name)
+        if not isinstance(value, bool):
+            messages.append(
+                _warning(f'QUEUECORE["{name}"] should be True or False, got {value!r}', code)
+            )
+    return messages
+
+
+def check_schedule() -> list[checks.CheckMessage]:
+    if not queuecore_setting("SCHEDULE"):
+        return []  # nothing to validate; spares every command the scheduler's imports
+    from queuecore.contrib.django.management.commands.runscheduler import schedule_from_settings
+
+    try:
+        schedule_from_settings()
+    except ImproperlyConfigured as exc:
+        return [_error(str(exc), "E004")]
+    return []
+
+
+def check_groups() -> list[checks.CheckMessage]:
+    try:
+        aggregate = group_aggregator()
+    except ImproperlyConfigured as exc:
+        return [_error(str(exc), "E005")]
+    if aggregate is None:
+        return []
+    problems = []
+    for name, minimum in (("GROUP_GRACE_PERIOD", 1), ("GROUP_MAX_DELAY", 0)):
+        value = queuecore_setting(name)
+        seconds = value.total_seconds() if isinstance(value, timedelta) else value
+        if not _is_seconds(value) or seconds < minimum:
+            problems.append(f'QUEUECORE["{name}"] must be seconds >= {minimum}, got {value!r}')
+    size = queuecore_setting("GROUP_MAX_SIZE")
+    if not _is_int(size) or size < 0:
+        problems.append(f'QUEUECORE["GROUP_MAX_SIZE"] must be an integer >= 0, got {size!r}')
+    return [_error(problem, "E006") for problem in problems]
+
+
+def check_keys() -> list[checks.CheckMessage]:
+    configured = getattr(settings, "QUEUECORE", {}) or {}
+    unknown = sorted(str(key) for key in configured if key not in KNOWN_KEYS)
+    return [_warning(f'QUEUECORE has an unknown key "{key}"', "W003") for key in unknown]
+
+
+@checks.register()
+def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    for check in (check_redis, check_queues, check_numbers, check_schedule, check_groups):
+        messages.extend(check())
+    messages.extend(check_keys())
+    return messages
