@@ -7,6 +7,7 @@ client decides everything (message bytes, state, scores, lock TTL); this module 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ from queuecore.rdb.base import RedisStore, redis_errors
 from queuecore.rdb.connection import RedisClient, RedisSettings, is_transient
 from queuecore.rdb.wire import direct_client, send_commands
 from queuecore.taskinfo import TaskState
+
+log = logging.getLogger("queuecore.rdb.enqueue")
 
 # Replies of the enqueue scripts (the same numbers as asynq's).
 ENQUEUED = 1
@@ -177,10 +180,9 @@ class EnqueueStore(RedisStore):
                 for name, script_keys, args in calls:
                     self.scripts.queue(pipe, name, script_keys, args)
                 replies = pipe.execute(raise_on_error=False)
-        if isinstance(replies[0], redis.RedisError):
-            with redis_errors():
-                raise replies[0]
         script_replies = list(replies[1:])
+        if isinstance(replies[0], Exception):
+            self._registration_failed(queues, replies[0], script_replies)
         forgotten = [i for i, r in enumerate(script_replies) if isinstance(r, NoScriptError)]
         if forgotten:
             # Redis restarted or ran SCRIPT FLUSH: reload once and resend only those calls.
@@ -195,6 +197,25 @@ class EnqueueStore(RedisStore):
                 for i, reply in zip(forgotten, pipe.execute(raise_on_error=False), strict=True):
                     script_replies[i] = reply
         return script_replies
+
+    @staticmethod
+    def _registration_failed(queues: list[str], error: Exception, replies: list[Any]) -> None:
+        """The SADD to ``asynq:queues`` failed (on a cluster, one node holds it for everyone).
+
+        A task whose script ran is written; an error for it would make the caller enqueue it
+        again — a duplicate. So the batch fails only when no script got through either; else
+        the queue stays unregistered until the next enqueue to it, and we say so.
+        """
+        landed = [r for r in replies if not isinstance(r, Exception) or not is_transient(r)]
+        if not landed:
+            with redis_errors():
+                raise error
+        log.warning(
+            "tasks written, but registering queue(s) %s in asynq:queues failed (%s); "
+            "the next enqueue registers them again",
+            ", ".join(queues),
+            error,
+        )
 
     def _send_direct(
         self, queues: list[str], calls: list[tuple[str, list[str], list[Any]]]
