@@ -224,3 +224,27 @@ def test_a_bad_group_aggregator_setting_fails_with_a_command_error(
     settings.QUEUECORE = {**settings.QUEUECORE, **bad}
     with pytest.raises(CommandError, match=r"GROUP|group"):
         run("--burst")
+
+
+def test_runworker_runs_the_queuecore_checks_before_it_starts(settings, queuecore_settings):
+    from django.core.management.base import SystemCheckError
+
+    settings.QUEUECORE = {**settings.QUEUECORE, "CONCURRENCY": 0}
+    with pytest.raises(SystemCheckError, match=r"queuecore\.E003"):
+        call_command("runworker", "--burst", skip_checks=False, mux=ServeMux())
+
+
+def test_an_idle_worker_does_not_import_the_dashboard_or_its_urls(redis_url):
+    code = (
+        "import sys, django; django.setup();"
+        "from django.core.management import call_command;"
+        "call_command('runworker', '--burst', skip_checks=False);"
+        "print(sorted(m for m in ('dashboard.urls', 'dashboard.views', 'prometheus_client')"
+        " if m in sys.modules))"
+    )
+    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("DEMO", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -146,7 +146,7 @@ def check_keys() -> list[checks.CheckMessage]:
     return [_warning(f'QUEUECORE has an unknown key "{key}"', "W003") for key in unknown]
 
 
-@checks.register()
+@checks.register("queuecore")
 def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
     for check in (check_redis, check_queues, check_numbers, check_schedule, check_groups):

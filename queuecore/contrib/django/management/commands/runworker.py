@@ -66,6 +66,9 @@ class Command(BaseCommand):
     )
     # For tests and embedding: a ServeMux instead of the default registry.
     stealth_options = ("mux",)
+    # Only the checks a worker depends on: the whole set imports the URLconf, and with it the
+    # dashboard, admin views, whitenoise and prometheus — memory every idle worker would keep.
+    requires_system_checks = ["queuecore", "tasks"]
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
