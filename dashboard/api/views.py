@@ -27,19 +27,14 @@ from dashboard.api import serializers as out
 from dashboard.api.auth import Caller, csrf_failure, identify
 from dashboard.audit import audited, new_entry
 from dashboard.connection import inspector
+from dashboard.http import STATUS_BY_ERROR as PAGE_STATUS_BY_ERROR
 from dashboard.models import Outcome
 from queuecore import RedisSettings, TaskState
 from queuecore.contrib.django.conf import redis_url
 from queuecore.errors import (
-    InvalidArgumentError,
     QueueCoreError,
-    QueueHasActiveTasksError,
     QueueNotEmptyError,
     QueueNotFoundError,
-    QueuePausedStateError,
-    RedisUnavailableError,
-    TaskNotFoundError,
-    WrongStateError,
 )
 from queuecore.inspector import Inspector
 
@@ -53,16 +48,12 @@ CANCEL_BATCH = 100
 
 Need = Callable[[Abilities], bool]
 
-# First match wins; subclasses before their bases.
-STATUS_BY_ERROR: tuple[tuple[type[QueueCoreError], int], ...] = (
-    (QueueNotFoundError, 404),
-    (TaskNotFoundError, 404),
-    (WrongStateError, 409),
-    (QueueNotEmptyError, 409),
-    (QueueHasActiveTasksError, 409),
-    (QueuePausedStateError, 409),
-    (InvalidArgumentError, 400),
-    (RedisUnavailableError, 503),
+# The dashboard's statuses for queuecore's errors, less its 409 catch-all: any other error is
+# Asynqmon's 500.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = tuple(
+    (error_type, status)
+    for error_type, status, _ in PAGE_STATUS_BY_ERROR
+    if issubclass(error_type, QueueCoreError) and error_type is not QueueCoreError
 )
 
 
