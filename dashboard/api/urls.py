@@ -14,13 +14,14 @@ register_converter(NameConverter, "api_name")
 app_name = "api"
 
 LIST_STATES = ("active", "pending", "scheduled", "retry", "archived", "completed")
-RUNNABLE = ("scheduled", "retry", "archived")
-ARCHIVABLE = ("pending", "scheduled", "retry")
-DELETABLE = ("pending", "scheduled", "retry", "archived", "completed")
+RUNNABLE = ("scheduled", "retry", "archived", "aggregating")
+ARCHIVABLE = ("pending", "scheduled", "retry", "aggregating")
+DELETABLE = ("pending", "scheduled", "retry", "archived", "completed", "aggregating")
+AGGREGATING = "queues/<api_name:qname>/groups/<api_name:gname>/aggregating_tasks"
 
 
-def state_routes(state: str) -> list[URLPattern]:
-    base = f"queues/<api_name:qname>/{state}_tasks"
+def state_routes(state: str, base: str = "", name: str | None = None) -> list[URLPattern]:
+    base = base or f"queues/<api_name:qname>/{state}_tasks"
     kw = {"state": state}
     routes = []
     if state in RUNNABLE:
@@ -41,12 +42,9 @@ def state_routes(state: str) -> list[URLPattern]:
             path(f"{base}:batch_delete", views.batch_delete, kw),
             path(f"{base}/<api_name:task_id>", views.delete_task, kw),
         ]
-    routes.append(path(base, views.list_tasks, kw))
+    routes.append(path(base, views.list_tasks, kw, name=name))
     return routes
 
-
-AGGREGATING = "queues/<api_name:qname>/groups/<api_name:gname>/aggregating_tasks"
-AGG = {"state": "aggregating"}
 
 urlpatterns = [
     path("queues", views.list_queues, name="queues"),
@@ -61,16 +59,7 @@ urlpatterns = [
     path("queues/<api_name:qname>/active_tasks:cancel_all", views.cancel_all),
     path("queues/<api_name:qname>/active_tasks:batch_cancel", views.batch_cancel),
     *[route for state in LIST_STATES for route in state_routes(state)],
-    path(f"{AGGREGATING}/<api_name:task_id>:run", views.run_task, AGG),
-    path(f"{AGGREGATING}/<api_name:task_id>:archive", views.archive_task, AGG),
-    path(f"{AGGREGATING}:run_all", views.run_all, AGG),
-    path(f"{AGGREGATING}:archive_all", views.archive_all, AGG),
-    path(f"{AGGREGATING}:delete_all", views.delete_all, AGG),
-    path(f"{AGGREGATING}:batch_run", views.batch_run, AGG),
-    path(f"{AGGREGATING}:batch_archive", views.batch_archive, AGG),
-    path(f"{AGGREGATING}:batch_delete", views.batch_delete, AGG),
-    path(f"{AGGREGATING}/<api_name:task_id>", views.delete_task, AGG),
-    path(AGGREGATING, views.list_tasks, AGG, name="aggregating"),
+    *state_routes("aggregating", AGGREGATING, name="aggregating"),
     path("queues/<api_name:qname>/tasks/<api_name:task_id>", views.get_task, name="task"),
     path("queues/<api_name:qname>/groups", views.list_groups, name="groups"),
     path("queues/<api_name:qname>", views.queue, name="queue"),
