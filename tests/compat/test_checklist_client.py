@@ -10,7 +10,6 @@ import base64
 from datetime import timedelta
 
 import pytest
-import redis
 
 from queuecore import Client, Task, TaskState
 from queuecore.clock import FrozenClock, utc_date
@@ -25,6 +24,7 @@ from queuecore.messages import (
 )
 from queuecore.taskinfo import TaskInfo
 from tests.support.asynq_fixture import CAPTURED_AT, load_into, load_json
+from tests.support.snapshots import snapshot
 
 NOW = 1795621221.5
 NOW_S = 1795621221
@@ -40,22 +40,6 @@ HEADERS_SUFFIX_HEX = "7a0c0a0574726163651203616263"
 def client(redis_url):
     with Client(redis_url, clock=FrozenClock(NOW)) as c:
         yield c
-
-
-def snapshot(r: redis.Redis) -> dict[bytes, tuple[bytes, object, bool]]:
-    """Every key with its type, value and whether it has a TTL: equal means untouched."""
-    readers = {
-        b"string": r.get,
-        b"hash": r.hgetall,
-        b"list": lambda k: r.lrange(k, 0, -1),
-        b"set": r.smembers,
-        b"zset": lambda k: r.zrange(k, 0, -1, withscores=True),
-    }
-    result = {}
-    for key in r.scan_iter(count=1000):
-        kind = r.type(key)
-        result[key] = (kind, readers[kind](key), r.pttl(key) > 0)
-    return result
 
 
 def test_item_1_a_task_with_no_options_is_written_as_go_writes_it(client, redis_client):

@@ -13,6 +13,7 @@ from queuecore.clock import FrozenClock
 from queuecore.errors import DuplicateTaskError, TaskIdConflictError
 from queuecore.messages import decode_task_message
 from tests.support.factories import make_message, seed_task
+from tests.support.snapshots import snapshot
 
 NOW = 1795621221.5  # 2026-11-25T15:40:21.5Z
 NOW_S = 1795621221
@@ -28,22 +29,6 @@ def clock() -> FrozenClock:
 def client(redis_url, clock):
     with Client(redis_url, clock=clock) as c:
         yield c
-
-
-def snapshot(r: redis.Redis) -> dict[bytes, tuple[bytes, object, bool]]:
-    """Every key with its type, value and whether it has a TTL: equal means untouched."""
-    readers = {
-        b"string": r.get,
-        b"hash": r.hgetall,
-        b"list": lambda k: r.lrange(k, 0, -1),
-        b"set": r.smembers,
-        b"zset": lambda k: r.zrange(k, 0, -1, withscores=True),
-    }
-    result = {}
-    for key in r.scan_iter(count=1000):
-        kind = r.type(key)
-        result[key] = (kind, readers[kind](key), r.pttl(key) > 0)
-    return result
 
 
 def fields(r: redis.Redis, key: str) -> dict[bytes, bytes]:
