@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from queuecore.client import Client
+from queuecore.inspector import Inspector
 from tests.support.cluster import ClusterSetup, start_cluster
 from tests.support.redis_server import redis_missing_is_fatal, redis_server_binary
 
@@ -66,3 +68,17 @@ def cluster_url(redis_cluster: ClusterSetup) -> Iterator[str]:
             client.close()
     yield redis_cluster.url
     assert crossslot_errors(redis_cluster) == {}
+
+
+@pytest.fixture
+def cluster_client(cluster_url: str) -> Iterator[Client]:
+    found = Client.from_url(cluster_url)
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def cluster_inspector(cluster_url: str) -> Iterator[Inspector]:
+    found = Inspector.from_url(cluster_url)
+    yield found
+    found.close()

@@ -4,7 +4,6 @@ and a node restart that fails only its own queues."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,20 +18,6 @@ from tests.support.cluster import ClusterSetup, key_slot
 pytestmark = pytest.mark.cluster
 
 BURST_DEADLINE = 60.0
-
-
-@pytest.fixture
-def client(cluster_url: str) -> Iterator[Client]:
-    found = Client.from_url(cluster_url)
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def inspector(cluster_url: str) -> Iterator[Inspector]:
-    found = Inspector.from_url(cluster_url)
-    yield found
-    found.close()
 
 
 def run_burst(url: str, queues: list[str], mux: ServeMux, **options: object) -> Server:
@@ -50,7 +35,7 @@ def run_burst(url: str, queues: list[str], mux: ServeMux, **options: object) -> 
 
 
 def test_server_processes_tasks_from_every_master(
-    cluster_url: str, spread_queues: list[str], client: Client, inspector: Inspector
+    cluster_url: str, spread_queues: list[str], cluster_client: Client, cluster_inspector: Inspector
 ) -> None:
     seen: list[tuple[str, bytes]] = []
     lock = threading.Lock()
@@ -65,21 +50,21 @@ def test_server_processes_tasks_from_every_master(
     for qname in spread_queues:
         for i in range(10):
             payload = f"{qname}-{i}".encode()
-            client.enqueue(Task("work", payload), queue=qname)
+            cluster_client.enqueue(Task("work", payload), queue=qname)
             expected.add((qname, payload))
-        client.enqueue(Task("work", b"kept"), queue=qname, retention=600)
+        cluster_client.enqueue(Task("work", b"kept"), queue=qname, retention=600)
         expected.add((qname, b"kept"))
     run_burst(cluster_url, spread_queues, mux)
     assert set(seen) == expected
     for qname in spread_queues:
-        info = inspector.get_queue_info(qname)
+        info = cluster_inspector.get_queue_info(qname)
         assert (info.pending, info.active, info.completed) == (0, 0, 1)
         assert (info.processed, info.processed_total) == (11, 11)
-        assert inspector.list_tasks(qname, TaskState.COMPLETED)[0].payload == b"kept"
+        assert cluster_inspector.list_tasks(qname, TaskState.COMPLETED)[0].payload == b"kept"
 
 
 def test_failing_tasks_go_to_retry_and_archive_on_every_master(
-    cluster_url: str, spread_queues: list[str], client: Client, inspector: Inspector
+    cluster_url: str, spread_queues: list[str], cluster_client: Client, cluster_inspector: Inspector
 ) -> None:
     mux = ServeMux()
 
@@ -92,21 +77,21 @@ def test_failing_tasks_go_to_retry_and_archive_on_every_master(
         raise SkipRetry("never works")
 
     for qname in spread_queues:
-        client.enqueue(Task("flaky", b""), queue=qname, max_retry=3)
-        client.enqueue(Task("doomed", b""), queue=qname, max_retry=3)
-        client.enqueue(Task("flaky", b"last"), queue=qname, max_retry=0)
+        cluster_client.enqueue(Task("flaky", b""), queue=qname, max_retry=3)
+        cluster_client.enqueue(Task("doomed", b""), queue=qname, max_retry=3)
+        cluster_client.enqueue(Task("flaky", b"last"), queue=qname, max_retry=0)
     run_burst(cluster_url, spread_queues, mux, retry_delay=lambda n, err, task: 3600)
     for qname in spread_queues:
-        info = inspector.get_queue_info(qname)
+        info = cluster_inspector.get_queue_info(qname)
         assert (info.retry, info.archived, info.failed_total) == (1, 2, 3)
-        retried = inspector.list_tasks(qname, TaskState.RETRY)[0]
+        retried = cluster_inspector.list_tasks(qname, TaskState.RETRY)[0]
         assert (retried.retried, retried.last_err) == (1, "try later")
-        archived = {t.last_err for t in inspector.list_tasks(qname, TaskState.ARCHIVED)}
+        archived = {t.last_err for t in cluster_inspector.list_tasks(qname, TaskState.ARCHIVED)}
         assert archived == {"never works", "try later"}
 
 
 def test_running_server_registers_itself_and_its_workers(
-    cluster_url: str, spread_queues: list[str], client: Client, inspector: Inspector
+    cluster_url: str, spread_queues: list[str], cluster_client: Client, cluster_inspector: Inspector
 ) -> None:
     started = threading.Event()
     release = threading.Event()
@@ -117,7 +102,7 @@ def test_running_server_registers_itself_and_its_workers(
         started.set()
         release.wait(30)
 
-    client.enqueue(Task("slow", b""), queue=spread_queues[-1])
+    cluster_client.enqueue(Task("slow", b""), queue=spread_queues[-1])
     server = Server.from_url(
         cluster_url, queues=dict.fromkeys(spread_queues, 1), concurrency=2, mux=mux
     )
@@ -126,7 +111,7 @@ def test_running_server_registers_itself_and_its_workers(
         assert started.wait(30)
         servers: list = []
         for _ in range(100):
-            servers = inspector.servers()
+            servers = cluster_inspector.servers()
             if servers and servers[0].active_workers:
                 break
             release.wait(0.05)
@@ -136,7 +121,7 @@ def test_running_server_registers_itself_and_its_workers(
     finally:
         release.set()
         server.shutdown(10)
-    assert inspector.servers() == []
+    assert cluster_inspector.servers() == []
 
 
 def test_restarting_node_fails_only_its_queues_then_they_resume(
@@ -174,7 +159,7 @@ def test_restarting_node_fails_only_its_queues_then_they_resume(
 
 
 def test_worker_keeps_serving_healthy_masters_while_one_restarts(
-    redis_cluster: ClusterSetup, cluster_url: str, spread_queues: list[str], client: Client
+    redis_cluster: ClusterSetup, cluster_url: str, spread_queues: list[str], cluster_client: Client
 ) -> None:
     registry_port = redis_cluster.port_of_slot(key_slot("asynq:queues"))
     down = next(p for p in redis_cluster.ports if p != registry_port)
@@ -208,19 +193,19 @@ def test_worker_keeps_serving_healthy_masters_while_one_restarts(
     try:
         first = {f"first-{q}".encode() for q in spread_queues}
         for qname in spread_queues:
-            client.enqueue(Task("t", f"first-{qname}".encode()), queue=qname)
+            cluster_client.enqueue(Task("t", f"first-{qname}".encode()), queue=qname)
         wait_for(first)
         redis_cluster.stop_node(down)
         try:
             during = {f"during-{q}".encode() for q in up_queues}
             for qname in up_queues:
-                client.enqueue(Task("t", f"during-{qname}".encode()), queue=qname)
+                cluster_client.enqueue(Task("t", f"during-{qname}".encode()), queue=qname)
             wait_for(during)
         finally:
             redis_cluster.start_node(down)
         after = {f"after-{q}".encode() for q in down_queues}
         for qname in down_queues:
-            client.enqueue(Task("t", f"after-{qname}".encode()), queue=qname)
+            cluster_client.enqueue(Task("t", f"after-{qname}".encode()), queue=qname)
         wait_for(after)
     finally:
         server.shutdown(10)
