@@ -31,34 +31,10 @@ from queuecore import Client, Task, keys
 from queuecore.errors import QueueCoreError
 from queuecore.rdb.scripts import ScriptRegistry, script_names, script_source
 from tests.support.asynq_fixture import load_into
+from tests.support.cluster import hash_tag, key_slot
 from tests.support.factories import make_message, seed_task
 
 # ----------------------------------------------------------------------- cluster key slots
-
-
-def crc16_xmodem(data: bytes) -> int:
-    """CRC16-CCITT (XModem), the checksum Redis Cluster hashes keys with."""
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def hash_tag(key: bytes) -> bytes:
-    """The part of ``key`` Redis Cluster hashes: the first non-empty ``{...}``, else the key."""
-    start = key.find(b"{")
-    if start != -1:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            return key[start + 1 : end]
-    return key
-
-
-def key_slot(key: bytes) -> int:
-    return crc16_xmodem(hash_tag(key)) % 16384
 
 
 @pytest.mark.parametrize(

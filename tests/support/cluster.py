@@ -60,21 +60,31 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def key_slot(key: str) -> int:
-    """Redis Cluster's slot of ``key`` (CRC16/XMODEM of the hash tag, mod 16384)."""
-    raw = key.encode()
-    start = raw.find(b"{")
-    if start != -1:
-        end = raw.find(b"}", start + 1)
-        if end > start + 1:
-            raw = raw[start + 1 : end]
+def crc16_xmodem(data: bytes) -> int:
+    """CRC16-CCITT (XModem), the checksum Redis Cluster hashes keys with."""
     crc = 0
-    for byte in raw:
+    for byte in data:
         crc ^= byte << 8
         for _ in range(8):
             crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
             crc &= 0xFFFF
-    return crc % CLUSTER_SLOTS
+    return crc
+
+
+def hash_tag(key: bytes) -> bytes:
+    """The part of ``key`` Redis Cluster hashes: the first non-empty ``{...}``, else the key."""
+    start = key.find(b"{")
+    if start != -1:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key
+
+
+def key_slot(key: str | bytes) -> int:
+    """Redis Cluster's slot of ``key`` (CRC16/XMODEM of the hash tag, mod 16384)."""
+    raw = key.encode() if isinstance(key, str) else key
+    return crc16_xmodem(hash_tag(raw)) % CLUSTER_SLOTS
 
 
 def cluster_port() -> int:
