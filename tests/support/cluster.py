@@ -23,7 +23,12 @@ from pathlib import Path
 
 import redis
 
-from tests.support.redis_server import RedisProcess, free_port, redis_server_binary
+from tests.support.redis_server import (
+    RedisProcess,
+    free_port,
+    redis_server_binary,
+    stop_process,
+)
 
 CLUSTER_SLOTS = 16384
 
@@ -318,13 +323,7 @@ class SentinelProcess:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 # Why min-replicas-to-write: when Sentinel promotes the replica, the old primary keeps accepting

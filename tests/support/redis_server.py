@@ -78,17 +78,22 @@ class RedisProcess:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server process if it still runs; kill it if it will not go within 5 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def start_redis(*extra_args: str) -> RedisProcess:
