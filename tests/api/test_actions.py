@@ -28,22 +28,23 @@ def inspector(api_settings: str) -> Inspector:
     return Inspector.from_url(api_settings)
 
 
-def test_run_one_archived_task_moves_it_to_pending(
-    api: Api, redis_client: redis.Redis, inspector: Inspector
+@pytest.mark.parametrize(
+    ("state", "verb", "moved_to"),
+    [("archived", "run", "pending"), ("pending", "archive", "archived")],
+    ids=["run-one-archived", "archive-one-pending"],
+)
+def test_a_task_action_moves_one_task_to_its_new_state(
+    api: Api,
+    redis_client: redis.Redis,
+    inspector: Inspector,
+    state: str,
+    verb: str,
+    moved_to: str,
 ) -> None:
-    msg = seed_task(redis_client, "archived")
-    response = api("operator").post(f"/api/queues/default/archived_tasks/{msg.id}:run")
+    msg = seed_task(redis_client, state)
+    response = api("operator").post(f"/api/queues/default/{state}_tasks/{msg.id}:{verb}")
     assert response.status_code == 204
-    assert inspector.get_task_info("default", msg.id).state == "pending"
-
-
-def test_archive_one_pending_task(
-    api: Api, redis_client: redis.Redis, inspector: Inspector
-) -> None:
-    msg = seed_task(redis_client, "pending")
-    response = api("operator").post(f"/api/queues/default/pending_tasks/{msg.id}:archive")
-    assert response.status_code == 204
-    assert inspector.get_task_info("default", msg.id).state == "archived"
+    assert inspector.get_task_info("default", msg.id).state == moved_to
 
 
 def test_delete_one_retry_task(api: Api, redis_client: redis.Redis) -> None:
