@@ -54,16 +54,21 @@ def test_item_1_a_task_with_no_options_is_written_as_go_writes_it(client, redis_
     assert (msg.queue, msg.retry, msg.timeout, msg.deadline) == ("default", 25, 1800, 0)
 
 
-def test_item_1_after_processing_the_hash_is_gone_and_the_counters_moved(redis_url, redis_client):
+def process_all(redis_url: str, task_type: str) -> None:
+    """A burst-mode worker whose ``task_type`` handler succeeds, until the queues are empty."""
     server_module = pytest.importorskip("queuecore.server")
     handlers = pytest.importorskip("queuecore.handlers")
     mux = handlers.ServeMux()
-    mux.register("email:send", lambda task: None)
-    with Client(redis_url) as client:
-        info = client.enqueue(Task("email:send", b"{}"))
+    mux.register(task_type, lambda task: None)
     server = server_module.Server.from_url(redis_url, mux=mux, concurrency=1)
     server.start(burst=True)
     assert server.wait(60), "the burst-mode server did not finish"
+
+
+def test_item_1_after_processing_the_hash_is_gone_and_the_counters_moved(redis_url, redis_client):
+    with Client(redis_url) as client:
+        info = client.enqueue(Task("email:send", b"{}"))
+    process_all(redis_url, "email:send")
     assert redis_client.exists(f"asynq:{{default}}:t:{info.id}") == 0
     assert redis_client.get("asynq:{default}:processed") == b"1"
     (daily,) = redis_client.scan_iter("asynq:{default}:processed:*")
@@ -155,16 +160,10 @@ def test_item_12_a_lock_taken_by_go_refuses_the_same_task_from_python(redis_url,
 
 
 def test_item_12_the_lock_is_freed_when_the_task_succeeds(redis_url, redis_client):
-    server_module = pytest.importorskip("queuecore.server")
-    handlers = pytest.importorskip("queuecore.handlers")
-    mux = handlers.ServeMux()
-    mux.register("report:daily", lambda task: None)
     with Client(redis_url) as client:
         client.enqueue(Task("report:daily", b"r"), unique=600)
         assert len(list(redis_client.scan_iter("asynq:{default}:unique:*"))) == 1
-        server = server_module.Server.from_url(redis_url, mux=mux, concurrency=1)
-        server.start(burst=True)
-        assert server.wait(60), "the burst-mode server did not finish"
+        process_all(redis_url, "report:daily")
         assert list(redis_client.scan_iter("asynq:{default}:unique:*")) == []
         client.enqueue(Task("report:daily", b"r"), unique=600)  # no longer a duplicate
 
