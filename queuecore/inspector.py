@@ -40,7 +40,6 @@ from queuecore.errors import (
 from queuecore.inspection import (
     ActionOutcome,
     BatchResult,
-    ClusterNodeInfo,
     DailyStats,
     GroupInfo,
     QueueInfo,
@@ -800,19 +799,7 @@ class Inspector:
             QueueLocation(queue=q, slot=slot, nodes=tuple(nodes))
             for q, slot, nodes in self.store.cluster_locations(self.queues())
         )
-        nodes = tuple(
-            ClusterNodeInfo(
-                node_id=n.node_id,
-                address=n.address,
-                role=n.role,
-                primary_id=n.primary_id,
-                connected=n.connected,
-                failing=n.failing,
-                flags=n.flags,
-                slots=n.slots,
-            )
-            for n in self.store.cluster_node_states()
-        )
+        nodes = tuple(self.store.cluster_node_states())
         return RedisInfo(
             info=info,
             raw=raw,

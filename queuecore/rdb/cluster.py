@@ -31,6 +31,7 @@ from redis.commands import CoreCommands
 from redis.exceptions import AskError, MovedError, NoScriptError, RedisClusterException
 
 from queuecore import keys
+from queuecore.inspection import ClusterNodeInfo
 from queuecore.rdb.connection import is_transient
 from queuecore.rdb.scripts import script_names, script_source
 
@@ -284,24 +285,6 @@ def _script_sha(args: tuple[Any, ...]) -> str:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ClusterNodeState:
-    """One node as CLUSTER NODES reports it."""
-
-    node_id: str
-    address: str
-    role: str  # "master" or "replica"
-    primary_id: str  # for a replica: the id of its primary; "" for a primary
-    connected: bool  # the cluster bus link to it is up
-    failing: bool  # flagged fail or pfail (suspected failing)
-    flags: tuple[str, ...]
-    slots: tuple[tuple[int, int], ...]  # served slot ranges, inclusive
-
-    @property
-    def slot_count(self) -> int:
-        return sum(last - first + 1 for first, last in self.slots)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class QueueLocation:
     """Where a queue's keys live: its hash slot and the node serving it."""
 
@@ -333,7 +316,7 @@ def queue_locations(client: RedisCluster, qnames: Sequence[str]) -> list[QueueLo
     return result
 
 
-def cluster_nodes(client: RedisCluster) -> list[ClusterNodeState]:
+def cluster_nodes(client: RedisCluster) -> list[ClusterNodeInfo]:
     """Every node and its state, asked of the first node that answers; sorted by address."""
     last_error: Exception | None = None
     for node in _nodes_to_ask(client):
@@ -356,7 +339,7 @@ def _nodes_to_ask(client: RedisCluster) -> list[ClusterNode]:
     return [default, *others] if default is not None else others
 
 
-def _parse_cluster_nodes(text: str) -> list[ClusterNodeState]:
+def _parse_cluster_nodes(text: str) -> list[ClusterNodeInfo]:
     nodes = []
     for line in text.splitlines():
         fields = line.split()
@@ -365,7 +348,7 @@ def _parse_cluster_nodes(text: str) -> list[ClusterNodeState]:
         node_id, address, flags_text, primary, _ping, _pong, _epoch, link = fields[:8]
         flags = tuple(flags_text.split(","))
         nodes.append(
-            ClusterNodeState(
+            ClusterNodeInfo(
                 node_id=node_id,
                 address=address.split("@", 1)[0],
                 role="master" if "master" in flags else "replica",
@@ -379,12 +362,12 @@ def _parse_cluster_nodes(text: str) -> list[ClusterNodeState]:
     return nodes
 
 
-def _from_parsed(parsed: Any) -> list[ClusterNodeState]:
+def _from_parsed(parsed: Any) -> list[ClusterNodeInfo]:
     nodes = []
     for address, info in dict(parsed).items():
         flags = tuple(str(info.get("flags", "")).split(","))
         nodes.append(
-            ClusterNodeState(
+            ClusterNodeInfo(
                 node_id=str(info.get("node_id", "")),
                 address=str(address).split("@", 1)[0],
                 role="master" if "master" in flags else "replica",

@@ -15,8 +15,9 @@ from typing import Any
 import redis
 
 from queuecore import keys
+from queuecore.inspection import ClusterNodeInfo
 from queuecore.rdb.base import RedisStore, redis_errors
-from queuecore.rdb.cluster import ClusterNodeState, cluster_nodes
+from queuecore.rdb.cluster import cluster_nodes
 from queuecore.rdb.connection import RedisSettings
 
 # asynq's archive limits (spec §5): the trim keeps the newest cap-1 = 9 999 tasks for 90 days.
@@ -428,7 +429,7 @@ class InspectStore(RedisStore):
                 result.append((qname, slot, [f"{n.host}:{n.port}" for n in nodes]))
             return result
 
-    def cluster_node_states(self) -> list[ClusterNodeState]:
+    def cluster_node_states(self) -> list[ClusterNodeInfo]:
         """Every cluster node and its state; empty when not a cluster or no node answers."""
         if not self.is_cluster:
             return []
