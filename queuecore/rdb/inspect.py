@@ -355,7 +355,9 @@ class InspectStore(RedisStore):
             pipe = self.client.pipeline(transaction=False)
             for name in names:
                 pipe.get(name)
-            return [v for v in pipe.execute() if isinstance(v, bytes)]
+            # A foreign key of another type under asynq:servers: is skipped, never a failed page.
+            replies = pipe.execute(raise_on_error=False)
+        return [v for v in replies if isinstance(v, bytes)]
 
     def worker_records(self, now: int) -> list[bytes]:
         names = self._live_members(keys.ALL_WORKERS, now)

@@ -41,6 +41,15 @@ def test_a_server_without_tasks_in_flight_has_no_workers(
     assert server.active_workers == ()
 
 
+def test_servers_skips_a_foreign_key_of_another_type_in_the_registry(
+    inspector: Inspector, redis_client: redis.Redis
+) -> None:
+    _write_server(redis_client, "live", NOW + 10, [])
+    redis_client.zadd("asynq:servers", {"asynq:servers:{foreign}": NOW + 10})
+    redis_client.hset("asynq:servers:{foreign}", "not", "a server")
+    assert [server.id for server in inspector.servers()] == ["live"]
+
+
 def test_scheduler_enqueue_events_are_newest_first_and_paged(
     inspector: Inspector, redis_client: redis.Redis
 ) -> None:
