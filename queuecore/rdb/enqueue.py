@@ -25,7 +25,7 @@ from queuecore.errors import (
 )
 from queuecore.rdb.base import RedisStore, redis_errors
 from queuecore.rdb.connection import RedisClient, RedisSettings, is_transient
-from queuecore.rdb.wire import direct_client, send_commands
+from queuecore.rdb.wire import HotConnection, direct_client
 from queuecore.taskinfo import TaskState
 
 log = logging.getLogger("queuecore.rdb.enqueue")
@@ -121,6 +121,8 @@ class EnqueueStore(RedisStore):
     def __init__(self, client: RedisClient, *, owns_connection: bool = False) -> None:
         super().__init__(client)
         self.owns_connection = owns_connection
+        # Single enqueues reuse one connection set aside from the pool (see rdb.wire).
+        self._hot: HotConnection | None = None
 
     @classmethod
     def open(cls, target: RedisSettings | str | Any) -> EnqueueStore:
@@ -140,6 +142,8 @@ class EnqueueStore(RedisStore):
         return cls(target, owns_connection=False)
 
     def close(self) -> None:
+        if self._hot is not None:
+            self._hot.drop()
         if self.owns_connection:
             self.client.close()
 
@@ -234,9 +238,13 @@ class EnqueueStore(RedisStore):
         for name, script_keys, args in calls:
             sha = self.scripts.get(name).sha
             commands.append(("EVALSHA", sha, len(script_keys), *script_keys, *args))
-        replies = send_commands(client, commands)
-        if replies is None or any(
-            isinstance(r, redis.ResponseError) and is_transient(r) for r in replies
-        ):
+        hot = self._hot
+        if hot is None:
+            hot = self._hot = HotConnection(client)
+        replies = hot.send(commands)
+        if replies is None:
+            return None
+        if any(isinstance(r, redis.ResponseError) and is_transient(r) for r in replies):
+            hot.drop()  # it may talk to a demoted primary; the pipeline finds the new one
             return None
         return replies

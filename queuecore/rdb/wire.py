@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
+
+_pack_command: Callable[[Any], bytes] | None
+try:  # redis-py's own packer wraps this one in per-argument Python checks
+    from hiredis import pack_command as _pack_command
+except ImportError:  # pragma: no cover - hiredis is a pinned dependency
+    _pack_command = None
 
 
 def direct_client(client: Any) -> redis.Redis | None:
@@ -35,7 +41,7 @@ def send_commands(client: redis.Redis, commands: Sequence[tuple[Any, ...]]) -> l
     except (redis.ConnectionError, redis.TimeoutError):
         return None
     try:
-        conn.send_packed_command(conn.pack_commands(commands))
+        conn.send_packed_command(_pack(conn, commands))
         replies: list[Any] = []
         for _ in commands:
             try:
@@ -51,6 +57,14 @@ def send_commands(client: redis.Redis, commands: Sequence[tuple[Any, ...]]) -> l
         raise
     finally:
         pool.release(conn)
+
+
+def _pack(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
+    """The RESP bytes of ``commands`` (plain str/bytes/int/float arguments, no spaced names)."""
+    if _pack_command is None:
+        packed: list[bytes] = conn.pack_commands(commands)
+        return packed
+    return [b"".join([_pack_command(command) for command in commands])]
 
 
 _fork_generation = 0
@@ -89,9 +103,13 @@ class HotConnection:
                 self._conn, self._generation = None, _fork_generation
             conn = self._conn
             if conn is None:
-                conn = self._conn = self._client.connection_pool.make_connection()
+                # Checked out of the pool and kept: it counts toward the pool's limit once.
+                try:
+                    conn = self._conn = self._client.connection_pool.get_connection()
+                except (redis.ConnectionError, redis.TimeoutError):
+                    return None
             try:
-                conn.send_packed_command(conn.pack_commands(commands))
+                conn.send_packed_command(_pack(conn, commands))
                 replies: list[Any] = []
                 for _ in commands:
                     try:
@@ -109,7 +127,8 @@ class HotConnection:
             self._busy.release()
 
     def drop(self) -> None:
-        """Close the connection; the next send makes a new one."""
+        """Close the connection and give it back to the pool; the next send checks one out."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.disconnect()
+            self._client.connection_pool.release(conn)

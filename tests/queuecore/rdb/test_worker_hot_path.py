@@ -146,7 +146,7 @@ def test_batched_done_wraps_the_lifetime_counter_at_max_int64_per_task(
     assert redis_client.get(keys.processed_total_key("default")) == b"3"
 
 
-def test_the_hot_connection_is_reused_and_made_afresh_after_a_drop_or_a_fork(
+def test_the_hot_connection_is_reused_and_checked_out_afresh_after_a_drop_or_a_fork(
     redis_url: str,
 ) -> None:
     from queuecore.rdb import wire
@@ -162,9 +162,9 @@ def test_the_hot_connection_is_reused_and_made_afresh_after_a_drop_or_a_fork(
     hot.send([("PING",)])
     assert hot._conn is first
     hot.drop()
-    hot.send([("PING",)])
+    assert first._sock is None  # closed and given back to the pool
+    assert hot.send([("PING",)]) == [b"PONG"]
     assert hot._conn is not None
-    assert hot._conn is not first
     before_fork = hot._conn
     wire._after_fork_in_child()  # what os.register_at_fork runs in a child
     hot.send([("PING",)])
