@@ -9,15 +9,15 @@ only sends it, in one round trip.
 from __future__ import annotations
 
 import math
-import uuid
+import os
 from collections.abc import Iterable, Mapping
-from dataclasses import KW_ONLY, dataclass, field, fields, replace
+from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, overload
 
 from queuecore import keys
-from queuecore.clock import SYSTEM_CLOCK, Clock
+from queuecore.clock import SYSTEM_CLOCK, Clock, from_unix
 from queuecore.errors import BatchEnqueueError, InvalidArgumentError, QueueCoreError
 from queuecore.messages import TaskMessage, encode_task_message
 from queuecore.rdb.connection import RedisSettings
@@ -193,6 +193,15 @@ class _Resolved:
     retention: timedelta
     group: str
     headers: dict[str, str]
+    # The message's integer fields, derived once per set of options rather than per enqueue.
+    stored_timeout: int
+    """Whole seconds; 30 minutes when neither timeout nor deadline is given, as asynq."""
+    stored_deadline: int
+    """Unix seconds, 0 for none."""
+    stored_retention: int
+    """Whole seconds."""
+    info_fields: Mapping[str, Any]
+    """The TaskInfo fields every task planned with these options shares (see plan_enqueue)."""
 
 
 def plan_enqueue(task: Task, options: EnqueueOptions, now: float) -> EnqueuePlan:
@@ -207,35 +216,33 @@ def plan_enqueue(task: Task, options: EnqueueOptions, now: float) -> EnqueuePlan
         opts = task._resolved
     else:
         opts = _resolve(options.over(task.options()))
-    now_dt = datetime.fromtimestamp(now, UTC)
     queue = opts.queue
-
-    timeout = opts.timeout
-    if opts.deadline is None and not timeout:
-        timeout = DEFAULT_TIMEOUT
+    now_dt = datetime.fromtimestamp(now, UTC)
+    # No process time given (the common case): no datetime arithmetic; it runs now.
     process_at = opts.process_at
     if process_at is None:
         process_at = now_dt + opts.process_in if opts.process_in is not None else now_dt
 
-    task_id = opts.task_id if opts.task_id is not None else str(uuid.uuid4())
+    task_id = opts.task_id if opts.task_id is not None else _new_task_id()
     unique_key = keys.unique_key(queue, task.type, task.payload) if opts.unique else ""
-    msg = TaskMessage(
-        type=task.type,
-        payload=task.payload or b"",
-        id=task_id,
-        queue=queue,
-        retry=opts.max_retry,
-        timeout=_whole_seconds(timeout) if timeout else 0,
-        deadline=_unix(opts.deadline) if opts.deadline is not None else 0,
-        unique_key=unique_key,
-        retention=_whole_seconds(opts.retention),
-        group_key=opts.group,
-    )
-    if opts.headers:
-        msg.headers.update(opts.headers)
-    try:
+    payload = task.payload or b""
+    try:  # a str that is not valid UTF-8 fails already when set on the message
+        msg = TaskMessage(
+            type=task.type,
+            payload=payload,
+            id=task_id,
+            queue=queue,
+            retry=opts.max_retry,
+            timeout=opts.stored_timeout,
+            deadline=opts.stored_deadline,
+            unique_key=unique_key,
+            retention=opts.stored_retention,
+            group_key=opts.group,
+        )
+        if opts.headers:
+            msg.headers.update(opts.headers)
         message = encode_task_message(msg)
-    except (ValueError, UnicodeError) as exc:  # e.g. a str that is not valid UTF-8
+    except (ValueError, UnicodeError) as exc:
         raise InvalidArgumentError(f"task cannot be encoded: {exc}") from exc
 
     unique_ttl = 0
@@ -264,7 +271,20 @@ def plan_enqueue(task: Task, options: EnqueueOptions, now: float) -> EnqueuePlan
         unique_key=unique_key,
         unique_ttl=unique_ttl,
     )
-    info = TaskInfo.from_message(msg, state, next_process_at=next_process_at)
+    # What TaskInfo.from_message(msg, state, next_process_at=...) gives, without reading the
+    # values back out of the message nor running TaskInfo's frozen __init__ (one
+    # object.__setattr__ per field): together they cost more than the rest of planning a
+    # default enqueue. The fields every task of these options shares are in opts.info_fields.
+    info = _new_instance(TaskInfo)
+    vars(info).update(
+        opts.info_fields,
+        id=task_id,
+        type=task.type,
+        payload=payload,
+        headers=dict(opts.headers),
+        state=state,
+        next_process_at=next_process_at,
+    )
     return EnqueuePlan(write=write, info=info)
 
 
@@ -471,19 +491,48 @@ def _resolve(opts: EnqueueOptions) -> _Resolved:
     group = opts.group
     if group is not None and (not isinstance(group, str) or not group.strip()):
         raise InvalidArgumentError(f"group must be a non-blank string, got {group!r}")
+    timeout = _duration("timeout", opts.timeout)
+    deadline = _moment("deadline", opts.deadline)
+    retention = _duration("retention", opts.retention) or timedelta(0)
+    stored_timeout = timeout if deadline is not None or timeout else DEFAULT_TIMEOUT
+    timeout_s = _whole_seconds(stored_timeout) if stored_timeout else 0
+    deadline_s = _unix(deadline) if deadline is not None else 0
+    retention_s = _whole_seconds(retention)
     return _Resolved(
         queue=queue,
         max_retry=max(max_retry, 0),
-        timeout=_duration("timeout", opts.timeout),
-        deadline=_moment("deadline", opts.deadline),
+        timeout=timeout,
+        deadline=deadline,
         process_in=_duration("process_in", opts.process_in),
         process_at=_moment("process_at", opts.process_at),
         unique=unique,
         task_id=task_id,
-        retention=_duration("retention", opts.retention) or timedelta(0),
+        retention=retention,
         group=group or "",
         headers=_headers(opts.headers) if opts.headers is not None else {},
+        stored_timeout=timeout_s,
+        stored_deadline=deadline_s,
+        stored_retention=retention_s,
+        info_fields=_info_fields(
+            queue=queue,
+            max_retry=max(max_retry, 0),
+            timeout=timedelta(seconds=timeout_s),
+            deadline=from_unix(deadline_s),
+            group=group or "",
+            retention=timedelta(seconds=retention_s),
+        ),
     )
+
+
+_new_instance = object.__new__
+
+
+_TASK_INFO_DEFAULTS = {f.name: f.default for f in fields(TaskInfo) if f.default is not MISSING}
+
+
+def _info_fields(**shared: Any) -> dict[str, Any]:
+    """TaskInfo's defaults overlaid with ``shared``: what plan_enqueue's TaskInfo starts from."""
+    return {**_TASK_INFO_DEFAULTS, **shared}
 
 
 def _duration(name: str, value: object) -> timedelta | None:
@@ -533,6 +582,15 @@ def _headers(value: object) -> dict[str, str]:
     if bad:
         raise InvalidArgumentError(f"headers must map str to str; not: {bad[0]!r}")
     return dict(value)
+
+
+def _new_task_id() -> str:
+    """A random UUIDv4 as ``str(uuid.uuid4())`` spells it, without building a UUID object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _whole_seconds(duration: timedelta) -> int:

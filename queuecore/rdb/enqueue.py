@@ -121,8 +121,9 @@ class EnqueueStore(RedisStore):
     def __init__(self, client: RedisClient, *, owns_connection: bool = False) -> None:
         super().__init__(client)
         self.owns_connection = owns_connection
-        # Single enqueues reuse one connection set aside from the pool (see rdb.wire).
-        self._hot: HotConnection | None = None
+        # Enqueues reuse one connection set aside from the pool (see rdb.wire); None on a cluster.
+        direct = direct_client(client)
+        self._hot = HotConnection(direct) if direct is not None else None
 
     @classmethod
     def open(cls, target: RedisSettings | str | Any) -> EnqueueStore:
@@ -149,7 +150,14 @@ class EnqueueStore(RedisStore):
 
     def write(self, write: TaskWrite) -> None:
         """Write one task; raises DuplicateTaskError or TaskIdConflictError when refused."""
-        error = self.write_many([write])[0]
+        call = _script_call(write)
+        sent: list[Any] | None = None
+        if self._hot is not None:
+            sent = self._send_hot([write.queue], [call])
+            # The common outcome (queue registered, task written), settled at once.
+            if sent is not None and sent[1] == ENQUEUED and not isinstance(sent[0], Exception):
+                return
+        error = _outcome(write, self._send([write], [call], sent=sent)[0])
         if error is not None:
             raise error
 
@@ -162,23 +170,44 @@ class EnqueueStore(RedisStore):
         outcomes: list[QueueCoreError | None] = []
         for start in range(0, len(writes), MAX_PIPELINE_TASKS):
             chunk = writes[start : start + MAX_PIPELINE_TASKS]
-            replies = self._send(chunk)
+            calls = [_script_call(w) for w in chunk]
+            sent = None
+            if self._hot is not None:
+                sent = self._send_hot(list(dict.fromkeys(w.queue for w in chunk)), calls)
+            replies = self._send(chunk, calls, sent=sent)
             outcomes.extend(_outcome(w, r) for w, r in zip(chunk, replies, strict=True))
         return outcomes
 
-    def _send(self, writes: Sequence[TaskWrite]) -> list[Any]:
-        """One pipeline: SADD of the queues, then one EVALSHA per write; returns script replies.
+    def _send(
+        self,
+        writes: Sequence[TaskWrite],
+        calls: list[tuple[str, list[str], list[Any]]],
+        *,
+        sent: list[Any] | None,
+    ) -> list[Any]:
+        """Finish one round trip of ``writes``; returns the script replies.
+
+        ``sent`` holds the replies of :meth:`_send_hot` for the same commands, or None when that
+        path was not taken or failed: then the SADD and the scripts go through redis-py's
+        failover pipeline. A command refused for a failover reason did not run, and the others
+        are idempotent here (SADD; an enqueue sent twice is refused as an ID conflict, never
+        doubled), so resending them all is safe.
 
         Go v0.25+ caches "queue already registered" per Client and skips the SADD, so after an
         Inspector DeleteQueue a long-lived Go client writes tasks into a queue that no longer
         appears in ``asynq:queues`` (spec §4.4 I9, §8.21). We always send the SADD instead: it
         rides in the same round trip, so it costs almost nothing and the queue can never vanish.
         """
-        calls = [_script_call(w) for w in writes]
         queues = list(dict.fromkeys(w.queue for w in writes))
-        with redis_errors():
-            replies = self._send_direct(queues, calls)
-            if replies is None:
+        if sent is not None and any(
+            isinstance(r, redis.ResponseError) and is_transient(r) for r in sent
+        ):
+            assert self._hot is not None
+            self._hot.drop()  # it may talk to a demoted primary; the pipeline finds the new one
+            sent = None
+        replies = sent
+        if replies is None:
+            with redis_errors():
                 pipe = self.client.pipeline(transaction=False)
                 pipe.sadd(keys.ALL_QUEUES, *queues)
                 for name, script_keys, args in calls:
@@ -221,30 +250,23 @@ class EnqueueStore(RedisStore):
             error,
         )
 
-    def _send_direct(
+    def _send_hot(
         self, queues: list[str], calls: list[tuple[str, list[str], list[Any]]]
     ) -> list[Any] | None:
-        """The same round trip without redis-py's Pipeline (see queuecore.rdb.wire).
+        """The SADD and the scripts without redis-py's Pipeline (see queuecore.rdb.wire).
 
-        None when that path cannot be used (a cluster client), when the connection failed, or
-        when a command was refused for a failover reason: the caller then sends through the
-        failover pipeline, as before. A refused command did not run, and the others are
-        idempotent here (SADD; an enqueue sent twice is refused as an ID conflict, never doubled).
+        One reply (or error) per command; None when the connection failed, and then nothing
+        needs undoing (see :meth:`_send`). Only for a non-cluster client.
         """
-        client = direct_client(self.client)
-        if client is None:
-            return None
+        assert self._hot is not None
         commands: list[tuple[Any, ...]] = [("SADD", keys.ALL_QUEUES, *queues)]
         for name, script_keys, args in calls:
             sha = self.scripts.get(name).sha
             commands.append(("EVALSHA", sha, len(script_keys), *script_keys, *args))
-        hot = self._hot
-        if hot is None:
-            hot = self._hot = HotConnection(client)
-        replies = hot.send(commands)
-        if replies is None:
-            return None
-        if any(isinstance(r, redis.ResponseError) and is_transient(r) for r in replies):
-            hot.drop()  # it may talk to a demoted primary; the pipeline finds the new one
-            return None
-        return replies
+        try:
+            return self._hot.send(commands)
+        except Exception:
+            # Only a connection-level failure is expected here, and wire turns that into None;
+            # anything else keeps the mapping every rdb call has.
+            with redis_errors():
+                raise

@@ -374,3 +374,35 @@ def test_close_releases_the_connections_the_client_opened(redis_url):
     c.enqueue(Task("x"))
     c.close()
     c.close()  # twice is fine
+
+
+# ------------------------------------------------------------------------ the returned info
+
+
+@pytest.mark.parametrize(
+    ("task", "options"),
+    [
+        (Task("a"), {}),
+        (Task("a", b"p", queue="q", max_retry=-3, retention=90.7), {}),
+        (Task("a", b"p"), {"timeout": 12.9, "deadline": NOW + 60, "headers": {"k": "v"}}),
+        (Task("a", b"p"), {"deadline": datetime(1960, 1, 1, tzinfo=UTC)}),
+        (Task("a", b"p"), {"group": "g", "unique": 30}),
+        (Task("a", b"p", process_in=5, group="g", unique=10), {"task_id": "mine"}),
+        (Task("a", b""), {"process_at": NOW - 1, "timeout": 0.5}),
+    ],
+)
+def test_the_planned_info_is_what_reading_the_stored_message_gives(task, options):
+    p = plan(task, **options)
+    expected = TaskInfo.from_message(
+        decode_task_message(p.write.message), p.info.state, next_process_at=p.info.next_process_at
+    )
+    assert p.info == expected
+    assert vars(p.info).keys() == vars(expected).keys()
+
+
+def test_generated_task_ids_are_random_uuid4_strings():
+    ids = {plan(Task("a")).write.task_id for _ in range(200)}
+    assert len(ids) == 200
+    for task_id in ids:
+        parsed = uuid.UUID(task_id)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, task_id)
