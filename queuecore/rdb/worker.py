@@ -77,6 +77,21 @@ def stats_expiry(now: float) -> int:
     return int(now) + STATS_TTL_SECONDS
 
 
+def _failure_keys(msg: TaskMessage, target: str, date: str) -> list[str]:
+    """KEYS of retry.lua and archive.lua: the same slots, only the target zset differs."""
+    q = msg.queue
+    return [
+        keys.task_key(q, msg.id),
+        keys.active_key(q),
+        keys.lease_key(q),
+        target,
+        keys.processed_key(q, date),
+        keys.failed_key(q, date),
+        keys.processed_total_key(q),
+        keys.failed_total_key(q),
+    ]
+
+
 def _failed_copy(msg: TaskMessage, error: str, now: float, *, count_retry: bool) -> TaskMessage:
     # CopyFrom keeps unknown fields, which a re-encode must preserve (spec §3.2).
     updated = TaskMessage()
@@ -181,16 +196,7 @@ class WorkerBatch:
         date = _date(now)
         return self._add(
             "retry",
-            [
-                keys.task_key(q, msg.id),
-                keys.active_key(q),
-                keys.lease_key(q),
-                keys.retry_key(q),
-                keys.processed_key(q, date),
-                keys.failed_key(q, date),
-                keys.processed_total_key(q),
-                keys.failed_total_key(q),
-            ],
+            _failure_keys(msg, keys.retry_key(q), date),
             [
                 msg.id,
                 encode_task_message(updated),
@@ -208,16 +214,7 @@ class WorkerBatch:
         date = _date(now)
         return self._add(
             "archive",
-            [
-                keys.task_key(q, msg.id),
-                keys.active_key(q),
-                keys.lease_key(q),
-                keys.archived_key(q),
-                keys.processed_key(q, date),
-                keys.failed_key(q, date),
-                keys.processed_total_key(q),
-                keys.failed_total_key(q),
-            ],
+            _failure_keys(msg, keys.archived_key(q), date),
             [
                 msg.id,
                 encode_task_message(updated),
