@@ -41,14 +41,7 @@ def send_commands(client: redis.Redis, commands: Sequence[tuple[Any, ...]]) -> l
     except (redis.ConnectionError, redis.TimeoutError):
         return None
     try:
-        conn.send_packed_command(_pack(conn, commands))
-        replies: list[Any] = []
-        for _ in commands:
-            try:
-                replies.append(conn.read_response())
-            except redis.ResponseError as exc:
-                replies.append(exc)
-        return replies
+        return _exchange(conn, commands)
     except (redis.ConnectionError, redis.TimeoutError):
         conn.disconnect()
         return None
@@ -57,6 +50,18 @@ def send_commands(client: redis.Redis, commands: Sequence[tuple[Any, ...]]) -> l
         raise
     finally:
         pool.release(conn)
+
+
+def _exchange(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Write ``commands`` in one go, then read one reply each; a ResponseError is a reply."""
+    conn.send_packed_command(_pack(conn, commands))
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(conn.read_response())
+        except redis.ResponseError as exc:
+            replies.append(exc)
+    return replies
 
 
 def _pack(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
@@ -109,13 +114,7 @@ class HotConnection:
                 except (redis.ConnectionError, redis.TimeoutError):
                     return None
             try:
-                conn.send_packed_command(_pack(conn, commands))
-                replies: list[Any] = []
-                for _ in commands:
-                    try:
-                        replies.append(conn.read_response())
-                    except redis.ResponseError as exc:
-                        replies.append(exc)
+                replies = _exchange(conn, commands)
             except (redis.ConnectionError, redis.TimeoutError):
                 self.drop()
                 return None
