@@ -15,17 +15,25 @@ path existed, including redis-py's resending of a pipeline whose connection drop
 from __future__ import annotations
 
 import os
+import socket
+import sys
 import threading
 from collections.abc import Callable, Sequence
+from time import monotonic
 from typing import Any
 
 import redis
+from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH_DATA
 
 _pack_command: Callable[[Any], bytes] | None
+_PUSH_TYPE: type | None
 try:  # redis-py's own packer wraps this one in per-argument Python checks
     from hiredis import pack_command as _pack_command
+
+    # RESP3 push messages (e.g. maintenance notices) may arrive between replies.
+    _PUSH_TYPE = getattr(sys.modules["hiredis"], "PushNotification", None)
 except ImportError:  # pragma: no cover - hiredis is a pinned dependency
-    _pack_command = None
+    _pack_command = _PUSH_TYPE = None
 
 
 def direct_client(client: Any) -> redis.Redis | None:
@@ -54,6 +62,15 @@ def send_commands(client: redis.Redis, commands: Sequence[tuple[Any, ...]]) -> l
 
 def _exchange(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
     """Write ``commands`` in one go, then read one reply each; a ResponseError is a reply."""
+    sock = conn._sock
+    reader = getattr(conn._parser, "_reader", None)
+    if (
+        sock is not None
+        and reader is not None
+        and _pack_command is not None
+        and (not conn.health_check_interval or monotonic() < conn.next_health_check)
+    ):
+        return _exchange_on_socket(conn, sock, reader, commands)
     conn.send_packed_command(_pack(conn, commands))
     replies: list[Any] = []
     for _ in commands:
@@ -61,6 +78,49 @@ def _exchange(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
             replies.append(conn.read_response())
         except redis.ResponseError as exc:
             replies.append(exc)
+    return replies
+
+
+def _exchange_on_socket(
+    conn: Any, sock: socket.socket, reader: Any, commands: Sequence[tuple[Any, ...]]
+) -> list[Any]:
+    """:func:`_exchange` on the connection's socket and hiredis reader, under redis-py's parser.
+
+    redis-py's send and read layers (health check, per-reply host lookup, timeout juggling,
+    push dispatch) cost more Python than an enqueue's own work; this does the same I/O with
+    the same reader, so the connection stays usable by redis-py afterwards. Error replies come
+    back as the ResponseError subclasses redis-py's reader makes; a lost or timed-out link
+    disconnects the connection and raises redis-py's ConnectionError or TimeoutError.
+    """
+    assert _pack_command is not None
+    try:
+        sock.sendall(b"".join([_pack_command(command) for command in commands]))
+        replies: list[Any] = []
+        wanted = len(commands)
+        buffer = conn._parser._buffer
+        while len(replies) < wanted:
+            reply = reader.gets()
+            if reply is _NOT_ENOUGH_DATA:
+                received = sock.recv_into(buffer)
+                if not received:
+                    raise redis.ConnectionError("Connection closed by server.")
+                reader.feed(buffer, 0, received)
+            elif isinstance(reply, redis.ConnectionError):
+                raise reply  # e.g. LOADING: the reader makes these for failover-class errors
+            elif _PUSH_TYPE is None or not isinstance(reply, _PUSH_TYPE):
+                replies.append(reply)
+    except TimeoutError:  # socket.timeout
+        conn.disconnect()
+        raise redis.TimeoutError("Timeout talking to Redis") from None
+    except OSError as exc:
+        conn.disconnect()
+        raise redis.ConnectionError(f"Error talking to Redis: {exc}") from None
+    except BaseException:
+        # Replies may be left unread on the socket: the connection must not be reused.
+        conn.disconnect()
+        raise
+    if conn.health_check_interval:
+        conn.next_health_check = monotonic() + conn.health_check_interval
     return replies
 
 
