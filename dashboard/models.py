@@ -6,10 +6,12 @@ Task data never lives here; it is read from Redis through the Inspector on every
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 REFRESH_CHOICES = [(0, "Off"), (2, "2 s"), (4, "4 s"), (8, "8 s"), (15, "15 s"), (30, "30 s")]
 CHART_RANGES = [(1, "Today"), (7, "7 days"), (30, "30 days"), (90, "90 days")]
@@ -69,6 +71,11 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# A background operation's thread refreshes ``heartbeat_at`` with every progress update (several
+# a second while it works); one silent for longer than this died with its web process.
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+
+
 class AuditEntry(models.Model):
     """One change made through the dashboard: who, when, what, on which tasks, with what result."""
 
@@ -88,6 +95,8 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
     detail = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life of the thread doing a background operation; null for in-request changes.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -95,4 +104,23 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit log"
 
     def __str__(self) -> str:
-        return f"{self.username} {self.action} {self.queue} ({self.outcome})"
+        return f"{self.username} {self.action} {self.queue} ({self.shown_outcome})"
+
+    def is_interrupted(self, now: datetime | None = None) -> bool:
+        """Still "running" but its thread has been silent too long: the web process died.
+
+        Nothing resumes it; the actions are idempotent per task, so the user starts it again.
+        """
+        if self.outcome != Outcome.RUNNING:
+            return False
+        last_seen = self.heartbeat_at or self.at
+        return last_seen is not None and (now or timezone.now()) - last_seen > HEARTBEAT_TIMEOUT
+
+    @property
+    def interrupted(self) -> bool:
+        return self.is_interrupted()
+
+    @property
+    def shown_outcome(self) -> str:
+        """The outcome to show: "interrupted" for a running entry whose thread is gone."""
+        return "interrupted" if self.interrupted else str(self.outcome)

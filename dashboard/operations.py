@@ -1,7 +1,9 @@
 """Long "all" actions: run in a thread, progress written to their audit entry, polled by the page.
 
 Small ones run inside the request. Progress lives in the database (not process memory) so any web
-process can answer the progress poll.
+process can answer the progress poll. Each progress write also refreshes the entry's heartbeat, so
+an entry left "running" by a web process that died shows as interrupted once the heartbeat is older
+than ``models.HEARTBEAT_TIMEOUT``; nothing retries it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from dashboard.audit import Change, finish
 from dashboard.models import AuditEntry, Outcome
@@ -20,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Up to this many tasks the action runs inside the request and answers when done.
 SYNC_LIMIT = 2000
+# Seconds between progress writes; far below HEARTBEAT_TIMEOUT so a working thread never looks dead.
 PROGRESS_EVERY = 0.5
 
 Progress = Callable[..., None]
@@ -42,6 +46,7 @@ def run_now(entry: AuditEntry, work: Work) -> int:
 def start_background(entry: AuditEntry, work: Work) -> threading.Thread:
     """Save ``entry`` as running and do ``work`` in a thread that records progress on it."""
     entry.outcome = Outcome.RUNNING
+    entry.heartbeat_at = timezone.now()
     entry.save()
     thread = threading.Thread(
         target=_run, args=(entry, work), name=f"dashboard-op-{entry.pk}", daemon=True
@@ -59,7 +64,7 @@ def _run(entry: AuditEntry, work: Work) -> None:
         now = time.monotonic()
         if now - last >= PROGRESS_EVERY:
             last = now
-            AuditEntry.objects.filter(pk=entry.pk).update(count=done)
+            AuditEntry.objects.filter(pk=entry.pk).update(count=done, heartbeat_at=timezone.now())
 
     try:
         close_old_connections()
