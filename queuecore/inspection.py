@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from queuecore.taskinfo import TaskInfo
+from queuecore.taskinfo import TaskInfo, TaskState
 
 __all__ = [
     "ActionOutcome",
     "BatchResult",
+    "Breakdown",
     "DailyStats",
+    "ErrorSignature",
     "GroupInfo",
     "QueueInfo",
     "QueueLocation",
@@ -26,6 +28,7 @@ __all__ = [
     "SearchResult",
     "ServerInfo",
     "TaskPage",
+    "TypeCount",
     "WorkerInfo",
 ]
 
@@ -202,6 +205,102 @@ class SearchResult:
     @property
     def done(self) -> bool:
         return self.cursor is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypeCount:
+    """How many of the tasks a breakdown scanned have this task type."""
+
+    type: str
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorSignature:
+    """Tasks whose last error normalises to ``signature`` (see ``queuecore.errorsig``).
+
+    ``example`` is one raw message of the group, as stored; ``types`` maps each task type seen
+    with this signature to its count.
+    """
+
+    signature: str
+    count: int
+    example: str
+    types: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Breakdown:
+    """What one bounded ``breakdown`` call counted in a state: tasks by type, and tasks with a
+    last error by error signature.
+
+    ``scanned`` ids were examined (never more than the budget), ``skipped`` of them had no
+    readable record and are in no count; ``total`` is the size of the state when the last chunk
+    was read. ``cursor`` continues where this call stopped, ``None`` once the end was reached.
+    ``types`` and ``errors`` are sorted by count, largest first, then by name.
+    """
+
+    queue: str
+    state: TaskState
+    group: str | None = None
+    types: tuple[TypeCount, ...] = ()
+    errors: tuple[ErrorSignature, ...] = ()
+    scanned: int = 0
+    skipped: int = 0
+    total: int = 0
+    cursor: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.cursor is None
+
+    @property
+    def counted(self) -> int:
+        """Tasks in the counts: scanned minus skipped."""
+        return self.scanned - self.skipped
+
+    @property
+    def errored(self) -> int:
+        """Counted tasks that carry a last error."""
+        return sum(e.count for e in self.errors)
+
+    def merged(self, later: Breakdown) -> Breakdown:
+        """This breakdown followed by ``later`` (the call made with this one's cursor): counts
+        added up, examples kept from the first seen, total and cursor from ``later``."""
+        types: dict[str, int] = {t.type: t.count for t in self.types}
+        for t in later.types:
+            types[t.type] = types.get(t.type, 0) + t.count
+        errors: dict[str, ErrorSignature] = {e.signature: e for e in self.errors}
+        for e in later.errors:
+            known = errors.get(e.signature)
+            if known is None:
+                errors[e.signature] = e
+                continue
+            by_type = dict(known.types)
+            for name, count in e.types.items():
+                by_type[name] = by_type.get(name, 0) + count
+            errors[e.signature] = ErrorSignature(
+                signature=e.signature,
+                count=known.count + e.count,
+                example=known.example,
+                types=_by_count(by_type),
+            )
+        return Breakdown(
+            queue=self.queue,
+            state=self.state,
+            group=self.group,
+            types=tuple(TypeCount(type=k, count=v) for k, v in _by_count(types).items()),
+            errors=tuple(sorted(errors.values(), key=lambda e: (-e.count, e.signature))),
+            scanned=self.scanned + later.scanned,
+            skipped=self.skipped + later.skipped,
+            total=later.total,
+            cursor=later.cursor,
+        )
+
+
+def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` ordered largest first, then by name."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ the method concerned:
 from __future__ import annotations
 
 import json
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,10 +38,13 @@ from queuecore.errors import (
     TaskNotFoundError,
     WrongStateError,
 )
+from queuecore.errorsig import error_signature
 from queuecore.inspection import (
     ActionOutcome,
     BatchResult,
+    Breakdown,
     DailyStats,
+    ErrorSignature,
     GroupInfo,
     QueueInfo,
     QueueLocation,
@@ -50,6 +54,7 @@ from queuecore.inspection import (
     SearchResult,
     ServerInfo,
     TaskPage,
+    TypeCount,
     WorkerInfo,
 )
 from queuecore.messages import (
@@ -73,6 +78,7 @@ from queuecore.rdb.inspect import InspectStore, TaskRow
 from queuecore.taskinfo import TaskInfo, TaskState
 
 __all__ = [
+    "DEFAULT_BREAKDOWN_BUDGET",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_GROUP_SCAN_BOUND",
     "DEFAULT_PAGE_SIZE",
@@ -90,6 +96,10 @@ DEFAULT_GROUP_SCAN_BOUND = 1_000
 DEFAULT_SEARCH_BUDGET = 10_000
 # Records decoded per Redis call while searching.
 SEARCH_READ_SIZE = 500
+# Tasks one breakdown call counts unless told otherwise.
+DEFAULT_BREAKDOWN_BUDGET = 10_000
+# Tasks counted per script call of a breakdown: ~1 000 keeps each call to a few milliseconds.
+BREAKDOWN_READ_SIZE = 1_000
 
 # Called after every chunk of an "all" action with (tasks done so far, tasks there at the start).
 Progress = Callable[[int, int], None]
@@ -697,6 +707,63 @@ class Inspector:
             skipped=skipped,
         )
 
+    # -- breakdown ------------------------------------------------------------------------------
+
+    def breakdown(
+        self,
+        qname: str,
+        state: TaskState | str,
+        *,
+        group: str | None = None,
+        budget: int = DEFAULT_BREAKDOWN_BUDGET,
+        cursor: str | None = None,
+    ) -> Breakdown:
+        """What is in ``state``: tasks counted by type, and tasks with a last error counted by
+        error signature (``queuecore.errorsig``) with one raw example each.
+
+        Scans at most ``budget`` tasks in ``list_tasks`` order from ``cursor`` (None = the
+        start), ``BREAKDOWN_READ_SIZE`` per script call; only each message's type and last error
+        leave Redis. Pass the returned cursor to continue and ``Breakdown.merged`` to add the
+        parts up. Records that are gone or undecodable are counted in ``skipped``, never raised.
+        Positions shift if tasks leave the state between calls, as with ``search``.
+        """
+        state = TaskState(state)
+        if budget < 1:
+            raise InvalidArgumentError("budget must be at least 1")
+        offset = _parse_cursor(cursor)
+        self._require_queue(qname)
+        container, kind = self._container(qname, state, group)
+        counts: dict[tuple[str, str], int] = {}
+        scanned = skipped = total = 0
+        position = offset
+        at_end = False
+        while scanned < budget:
+            want = min(BREAKDOWN_READ_SIZE, budget - scanned)
+            chunk = self.store.breakdown_chunk(
+                qname, container, kind, position, position + want - 1
+            )
+            total = max(chunk.total, 0)
+            for type_, error, count in chunk.pairs:
+                counts[type_, error] = counts.get((type_, error), 0) + count
+            scanned += chunk.read
+            skipped += chunk.skipped
+            position += chunk.read
+            if chunk.read < want or position >= total:
+                at_end = True
+                break
+        types, errors = _tally(counts)
+        return Breakdown(
+            queue=qname,
+            state=state,
+            group=group if state is TaskState.AGGREGATING else None,
+            types=types,
+            errors=errors,
+            scanned=scanned,
+            skipped=skipped,
+            total=total,
+            cursor=None if at_end else str(position),
+        )
+
     # -- servers and schedulers -----------------------------------------------------------------
 
     def servers(self) -> list[ServerInfo]:
@@ -817,6 +884,47 @@ def _parse[M: Message](cls: type[M], blob: bytes) -> M | None:
     except DecodeError:
         return None
     return msg
+
+
+def _tally(
+    counts: Mapping[tuple[str, str], int],
+) -> tuple[tuple[TypeCount, ...], tuple[ErrorSignature, ...]]:
+    """Counts per (type, raw last error) folded into counts per type and per error signature.
+
+    Both come largest first, then by name; a signature's example is its most frequent raw
+    message (the first by text on a tie), so the result does not depend on scan order.
+    """
+    by_type: Counter[str] = Counter()
+    by_signature: Counter[str] = Counter()
+    types_of: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    raw_of: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    signatures: dict[str, str] = {}
+    for (type_, error), count in counts.items():
+        by_type[type_] += count
+        if not error:
+            continue
+        signature = signatures.get(error)
+        if signature is None:
+            signature = signatures[error] = error_signature(error)
+        by_signature[signature] += count
+        types_of[signature][type_] += count
+        raw_of[signature][error] += count
+    return (
+        tuple(TypeCount(type=name, count=n) for name, n in _ranked(by_type)),
+        tuple(
+            ErrorSignature(
+                signature=signature,
+                count=n,
+                example=_ranked(raw_of[signature])[0][0],
+                types=dict(_ranked(types_of[signature])),
+            )
+            for signature, n in _ranked(by_signature)
+        ),
+    )
+
+
+def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _parse_cursor(cursor: str | None) -> int:

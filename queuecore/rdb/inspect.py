@@ -46,6 +46,21 @@ class TaskRecord:
     score: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class BreakdownChunk:
+    """What ``inspect_breakdown.lua`` counted in one window of a state container.
+
+    ``total`` is the container's size (-1 for a key of a foreign type), ``read`` the ids in the
+    window, ``skipped`` those without a readable TaskMessage, ``pairs`` each distinct
+    (type, last error) of the window with its count.
+    """
+
+    total: int
+    read: int
+    skipped: int
+    pairs: tuple[tuple[str, str, int], ...]
+
+
 def _text(value: bytes | str | None) -> str:
     if value is None:
         return ""
@@ -337,6 +352,24 @@ class InspectStore(RedisStore):
     def publish_cancel(self, task_id: str) -> None:
         with redis_errors():
             self.client.publish(keys.CANCEL_CHANNEL, task_id)
+
+    def breakdown_chunk(
+        self, qname: str, container: str, kind: str, start: int, stop: int
+    ) -> BreakdownChunk:
+        """Counts by (type, last error) of ranks ``start``..``stop`` of ``container`` (ranked as
+        ``page`` ranks them), in one script call that sends back no payloads."""
+        flat = self.run(
+            "inspect_breakdown", [container], [kind, start, stop, keys.task_key_prefix(qname)]
+        )
+        return BreakdownChunk(
+            total=int(flat[0]),
+            read=int(flat[1]),
+            skipped=int(flat[2]),
+            pairs=tuple(
+                (_text(flat[i]), _text(flat[i + 1]), int(flat[i + 2]))
+                for i in range(3, len(flat), 3)
+            ),
+        )
 
     # -- servers and schedulers -----------------------------------------------------------------
 
