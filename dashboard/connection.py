@@ -1,4 +1,5 @@
-"""The dashboard's one Inspector per Redis URL, reused across requests (it holds the pool)."""
+"""The dashboard's one Inspector (and Client) per Redis URL, reused across requests (each holds
+its pool)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import threading
 import time
 from dataclasses import replace
 
-from queuecore import Inspector
+from queuecore import Client, Inspector
 from queuecore.contrib.django.conf import redis_url
 from queuecore.inspection import QueueInfo
 
@@ -20,6 +21,19 @@ def inspector() -> Inspector:
         found = _inspectors.get(url)
         if found is None:
             found = _inspectors[url] = Inspector.from_url(url)
+        return found
+
+
+_clients: dict[str, Client] = {}
+
+
+def client() -> Client:
+    """The dashboard's one Client per Redis URL (for tasks created from the dashboard)."""
+    url = redis_url()
+    with _lock:
+        found = _clients.get(url)
+        if found is None:
+            found = _clients[url] = Client.from_url(url)
         return found
 
 

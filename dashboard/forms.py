@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import unicodedata
 import zoneinfo
 from functools import cache
 from typing import Any
 
 from django import forms
 from django.core.exceptions import BadRequest
+from django.utils import timezone
 
 from dashboard.models import CHART_RANGES, UserSettings
 from dashboard.presenters.tasks import PAGE_SIZES, TAB_ORDER
-from queuecore import TaskState
+from queuecore import Task, TaskInfo, TaskState
+from queuecore.options import OPTION_NAMES
 
 MAX_PAGE = 1_000_000
 MAX_SELECTED = 1000
@@ -84,3 +89,165 @@ class AuditFilterForm(forms.Form):
     username = forms.CharField(max_length=150, required=False)
     action = forms.CharField(max_length=40, required=False)
     outcome = forms.CharField(max_length=10, required=False)
+
+
+# --- creating tasks (enqueue, clone) ------------------------------------------------------------
+
+MAX_SECONDS = 100 * 365 * 24 * 3600  # far beyond any real option, far below an overflow
+_MOMENT_WIDGET = {"type": "datetime-local", "step": "1"}
+_MOMENT_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+class EnqueueForm(forms.Form):
+    """A new task: type, payload (UTF-8 text or base64) and asynq's enqueue options.
+
+    Text payloads are stored as their UTF-8 bytes, with the browser's CRLF line breaks as LF;
+    anything else (binary, CR, control characters) goes as base64 and is stored byte for byte.
+    Blank options take asynq's defaults. Times are read in the user's time zone.
+    """
+
+    queue = forms.CharField(
+        max_length=1024,
+        help_text="An existing queue, or a new one (created by this task, as asynq does).",
+    )
+    type = forms.CharField(
+        max_length=1024, strip=False, help_text="The handler's type name, e.g. email:send."
+    )
+    encoding = forms.ChoiceField(
+        label="Payload as",
+        choices=[("text", "Text (UTF-8)"), ("base64", "Base64 (binary)")],
+        initial="text",
+        widget=forms.RadioSelect,
+    )
+    payload = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
+        help_text="Text (JSON is text) is stored as its UTF-8 bytes with line breaks as LF; "
+        "binary data goes as base64. Empty: no payload.",
+    )
+    process_in = forms.IntegerField(
+        label="Process in (seconds)",
+        min_value=0,
+        max_value=MAX_SECONDS,
+        required=False,
+        help_text="Blank or 0: now.",
+    )
+    process_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(_MOMENT_WIDGET, format=_MOMENT_FORMAT)
+    )
+    max_retry = forms.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, help_text="Default 25."
+    )
+    timeout = forms.IntegerField(
+        label="Timeout (seconds)",
+        min_value=0,
+        max_value=MAX_SECONDS,
+        required=False,
+        help_text="How long one attempt may run; default 1800 unless a deadline is set.",
+    )
+    deadline = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(_MOMENT_WIDGET, format=_MOMENT_FORMAT)
+    )
+    unique = forms.IntegerField(
+        label="Unique TTL (seconds)",
+        min_value=1,
+        max_value=MAX_SECONDS,
+        required=False,
+        help_text="Hold a unique lock on (queue, type, payload) this long.",
+    )
+    task_id = forms.CharField(
+        label="Task ID", max_length=1024, required=False, help_text="Blank: a random UUID."
+    )
+    retention = forms.IntegerField(
+        label="Retention (seconds)",
+        min_value=0,
+        max_value=MAX_SECONDS,
+        required=False,
+        help_text="Keep the task as completed this long after success.",
+    )
+    group = forms.CharField(
+        max_length=1024, required=False, help_text="Aggregate the task in this group."
+    )
+    headers = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "class": "mono"}),
+        help_text="One key=value per line.",
+    )
+    source = forms.CharField(max_length=2200, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = f"In your time zone ({timezone.get_current_timezone_name()})."
+        self.fields["process_at"].help_text = zone
+        self.fields["deadline"].help_text = zone
+
+    def clean_type(self) -> str:
+        value: str = self.cleaned_data["type"]
+        if not value.strip():
+            raise forms.ValidationError("The task type cannot be blank.")
+        return value
+
+    def clean_headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for number, line in enumerate(self.cleaned_data["headers"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise forms.ValidationError(f"Line {number} is not key=value: {line!r}")
+            headers[key.strip()] = value
+        return headers
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("process_in") is not None and data.get("process_at") is not None:
+            self.add_error("process_at", "Give “process in” or “process at”, not both.")
+        raw = data.get("payload") or ""
+        if data.get("encoding") == "base64":
+            try:
+                data["payload_bytes"] = base64.b64decode("".join(raw.split()), validate=True)
+            except (binascii.Error, ValueError) as exc:
+                self.add_error("payload", f"This is not valid base64 ({exc}).")
+        else:
+            data["payload_bytes"] = raw.replace("\r\n", "\n").encode("utf-8")
+        return data
+
+    def task(self) -> Task:
+        """The task to enqueue (an empty payload is Go's nil payload)."""
+        return Task(self.cleaned_data["type"], self.cleaned_data["payload_bytes"] or None)
+
+    def options(self) -> dict[str, Any]:
+        """Client.enqueue keywords for the options given; blank ones are left to asynq."""
+        data = self.cleaned_data
+        return {n: v for n in OPTION_NAMES if (v := data.get(n)) not in (None, "", {})}
+
+
+def plain_text(payload: bytes) -> str | None:
+    """The payload as text when a textarea carries it back unchanged, else None."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in text):
+        return None
+    return text
+
+
+def initial_from_task(task: TaskInfo) -> dict[str, Any]:
+    """The enqueue form filled from an existing task (never its id; see the clone view)."""
+    text = plain_text(task.payload)
+    return {
+        "queue": task.queue,
+        "type": task.type,
+        "payload": text if text is not None else base64.b64encode(task.payload).decode(),
+        "encoding": "text" if text is not None else "base64",
+        "max_retry": task.max_retry,
+        "timeout": int(task.timeout.total_seconds()) or None,
+        "deadline": task.deadline,
+        "retention": int(task.retention.total_seconds()) or None,
+        "group": task.group or None,
+        "headers": "".join(f"{k}={v}\n" for k, v in sorted(task.headers.items())),
+        "source": f"task {task.id} of queue {task.queue}",
+    }

@@ -9,7 +9,7 @@ from dashboard.converters import (
     QueueActionConverter,
     StateConverter,
 )
-from dashboard.views import account, actions, pages
+from dashboard.views import account, actions, create, pages
 
 register_converter(NameConverter, "name")
 register_converter(StateConverter, "state")
@@ -21,12 +21,14 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
+    path("enqueue/", create.enqueue, name="enqueue"),
     path("queues/<name:queue>/", pages.queue_detail, name="queue"),
     path("queues/<name:queue>/jump", pages.jump, name="jump"),
     path("queues/<name:queue>/tasks/<name:task_id>/", pages.task_detail, name="task"),
     path(
         "queues/<name:queue>/tasks/<name:task_id>/raw/<part:part>", pages.task_raw, name="task-raw"
     ),
+    path("queues/<name:queue>/tasks/<name:task_id>/clone", create.clone, name="task-clone"),
     path(
         "queues/<name:queue>/tasks/<name:task_id>/<action:action>",
         actions.task_action,
@@ -47,6 +49,7 @@ urlpatterns = [
     path("servers/", pages.servers, name="servers"),
     path("schedulers/", pages.schedulers, name="schedulers"),
     path("schedulers/<name:entry_id>/history/", pages.scheduler_history, name="scheduler-history"),
+    path("schedulers/<name:entry_id>/run", create.run_entry, name="scheduler-run"),
     path("redis/", pages.redis, name="redis"),
     path("settings/", account.user_settings, name="settings"),
     path("audit/", account.audit_log, name="audit"),
