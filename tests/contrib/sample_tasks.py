@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.tasks import TaskContext, task
 
+from queuecore.handlers import RevokeTask, SkipRetry
+
 
 @task
 def add(a: int, b: int) -> int:
@@ -18,6 +20,23 @@ def slow_report(name: str) -> dict[str, object]:
 @task
 def explode(message: str) -> None:
     raise ValueError(message)
+
+
+@task(takes_context=True)
+def fails_on_first_attempt(context: TaskContext) -> int:
+    if context.attempt == 1:
+        raise ConnectionError("first attempt always fails")
+    return context.attempt
+
+
+@task
+def gives_up(message: str) -> None:
+    raise SkipRetry(message)
+
+
+@task
+def revokes(message: str) -> None:
+    raise RevokeTask(message)
 
 
 @task(takes_context=True)

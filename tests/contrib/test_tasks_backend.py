@@ -51,11 +51,13 @@ def inspector(queuecore_settings: str) -> Iterator[Inspector]:
     insp.close()
 
 
-def work_off(url: str) -> None:
+def work_off(url: str, **options: Any) -> None:
     """A real worker server with the django.tasks handler, until the queues are empty."""
     mux = ServeMux()
     mux.register(TASK_TYPE, run_django_task)
-    server = Server.from_url(url, queues=QUEUES, concurrency=2, mux=mux, shutdown_timeout=2)
+    server = Server.from_url(
+        url, queues=QUEUES, concurrency=2, mux=mux, shutdown_timeout=2, **options
+    )
     server.start(burst=True)
     assert server.wait(timeout=60)
 
@@ -317,3 +319,111 @@ def test_runworker_discovers_the_handler_runs_the_task_and_the_result_reads_back
     done = sample_tasks.slow_report.get_result(result.id)
     assert done.status == TaskResultStatus.SUCCESSFUL
     assert done.return_value == {"report": "churn", "rows": 3}
+
+
+# -- retries: task_finished only for a final status ---------------------------------------------
+
+# A retry due in an hour: a burst run leaves the task waiting in asynq's retry state.
+LATER = {"retry_delay": lambda retried, error, task: 3600}
+
+
+@pytest.fixture
+def retrying_backend(settings: object, queuecore_settings: str) -> QueuecoreBackend:
+    settings.TASKS = {  # type: ignore[attr-defined]
+        "default": {
+            "BACKEND": "queuecore.contrib.django.tasks_backend.QueuecoreBackend",
+            "QUEUES": ["critical", "default", "low"],
+            "OPTIONS": {"REDIS_URL": queuecore_settings, "MAX_RETRY": 2},
+        }
+    }
+    found = task_backends["default"]
+    assert isinstance(found, QueuecoreBackend)
+    return found
+
+
+@pytest.mark.django_db
+def test_a_failed_attempt_that_will_be_retried_is_ready_again_and_not_finished(
+    retrying_backend: QueuecoreBackend,
+    queuecore_settings: str,
+    inspector: Inspector,
+    signals: list[tuple[str, Any, Any]],
+) -> None:
+    result = sample_tasks.explode.enqueue("disk full")
+    work_off(queuecore_settings, **LATER)
+    info = inspector.get_task_info("default", result.id)
+    assert (info.state, info.retried) == ("retry", 1)
+    assert [name for name, _, _ in signals] == ["enqueued", "started"]
+    pending = retrying_backend.get_result(result.id)
+    # Django's READY: "ready to be executed again".
+    assert pending.status == TaskResultStatus.READY
+    assert not pending.is_finished
+    assert pending.finished_at is None
+    assert pending.last_attempted_at is not None
+    assert [e.exception_class_path for e in pending.errors] == ["builtins.ValueError"]
+    assert json.loads(info.result)["status"] == "READY"
+
+
+@pytest.mark.django_db
+def test_task_finished_fires_once_when_the_last_retry_fails(
+    retrying_backend: QueuecoreBackend,
+    queuecore_settings: str,
+    inspector: Inspector,
+    signals: list[tuple[str, Any, Any]],
+) -> None:
+    result = sample_tasks.explode.enqueue("disk full")
+    work_off(queuecore_settings, **LATER)
+    for _ in range(2):  # the two retries MAX_RETRY allows, each made due at once
+        inspector.run_task("default", result.id)
+        work_off(queuecore_settings, **LATER)
+    assert inspector.get_task_info("default", result.id).state == "archived"
+    names = [name for name, _, _ in signals]
+    assert names == ["enqueued", "started", "started", "started", "finished"]
+    assert signals[-1][2] == TaskResultStatus.FAILED
+    failed = retrying_backend.get_result(result.id)
+    assert failed.status == TaskResultStatus.FAILED
+    assert failed.is_finished
+    assert failed.finished_at is not None
+    assert failed.attempts == 3
+
+
+@pytest.mark.django_db
+def test_a_task_that_succeeds_on_its_retry_finishes_once_successful(
+    retrying_backend: QueuecoreBackend,
+    queuecore_settings: str,
+    inspector: Inspector,
+    signals: list[tuple[str, Any, Any]],
+) -> None:
+    result = sample_tasks.fails_on_first_attempt.enqueue()
+    work_off(queuecore_settings, **LATER)
+    assert retrying_backend.get_result(result.id).status == TaskResultStatus.READY
+    inspector.run_task("default", result.id)
+    work_off(queuecore_settings, **LATER)
+    names = [name for name, _, _ in signals]
+    assert names == ["enqueued", "started", "started", "finished"]
+    assert signals[-1][2] == TaskResultStatus.SUCCESSFUL
+    done = retrying_backend.get_result(result.id)
+    assert (done.status, done.return_value, done.attempts) == (TaskResultStatus.SUCCESSFUL, 2, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("task_name", "state"), [("gives_up", "archived"), ("revokes", None)], ids=["skip", "revoke"]
+)
+def test_a_failure_that_skips_the_retries_left_finishes_at_once(
+    retrying_backend: QueuecoreBackend,
+    queuecore_settings: str,
+    inspector: Inspector,
+    signals: list[tuple[str, Any, Any]],
+    task_name: str,
+    state: str | None,
+) -> None:
+    result = getattr(sample_tasks, task_name).enqueue("no point")
+    work_off(queuecore_settings, **LATER)
+    assert signals[-1] == ("finished", QueuecoreBackend, TaskResultStatus.FAILED)
+    assert [name for name, _, _ in signals].count("finished") == 1
+    if state is None:  # RevokeTask: asynq deletes the task, so no result is left to read
+        with pytest.raises(TaskResultDoesNotExist):
+            retrying_backend.get_result(result.id)
+    else:
+        assert inspector.get_task_info("default", result.id).state == state
+        assert retrying_backend.get_result(result.id).status == TaskResultStatus.FAILED

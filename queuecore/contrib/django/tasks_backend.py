@@ -32,6 +32,12 @@ extreme match wins. ``{}`` turns the mapping off. ``run_after`` schedules the ta
 States → Django's four: pending, scheduled, retry and aggregating are READY; active is RUNNING;
 completed is SUCCESSFUL; archived is FAILED. The return value and errors are what the worker
 wrote with ``write_result``; ``RETENTION`` keeps a successful task (and its result) as completed.
+
+Signals. The worker sends ``task_started`` for every attempt and ``task_finished`` only when the
+result reaches a final status, as Django means it: success, or a failure asynq will not retry
+(retries exhausted, ``SkipRetry``, ``RevokeTask``). A failed attempt that will be retried sends no
+``task_finished``; its result reads back READY ("ready to be executed again") with that attempt's
+error, no ``finished_at``, and ``last_attempted_at`` set.
 """
 
 from __future__ import annotations
@@ -400,6 +406,17 @@ def _error(exc: BaseException) -> TaskError:
     return TaskError(exception_class_path=f"{kind.__module__}.{kind.__qualname__}", traceback=text)
 
 
+def is_final_failure(task: HandlerTask, error: BaseException) -> bool:
+    """Whether the worker ends the task for good when this attempt raises ``error``.
+
+    The processor's own decision (asynq's handleFailedMessage): RevokeTask deletes the task,
+    SkipRetry or exhausted retries archive it; anything else is retried.
+    """
+    from queuecore.server.policy import failure_action
+
+    return failure_action(task.retried, task.max_retry, error) != "retry"
+
+
 def run_django_task(task: HandlerTask) -> None:
     """The ``django.tasks`` handler: run one enqueued Django task, sending Django's signals.
 
@@ -462,13 +479,19 @@ def run_django_task(task: HandlerTask) -> None:
         ).encode()
     except Exception as exc:
         error = _error(exc)
-        object.__setattr__(result, "finished_at", timezone.now())
-        object.__setattr__(result, "status", TaskResultStatus.FAILED)
         result.errors.append(error)
+        # Django's task_finished means "the result reached a final status". An attempt asynq
+        # will retry has not: the result goes back to READY ("ready to be executed again").
+        final = is_final_failure(task, exc)
+        if final:
+            object.__setattr__(result, "finished_at", timezone.now())
+            object.__setattr__(result, "status", TaskResultStatus.FAILED)
+        else:
+            object.__setattr__(result, "status", TaskResultStatus.READY)
         try:
             task.write_result(
                 Outcome(
-                    status=TaskResultStatus.FAILED,
+                    status=result.status,
                     errors=(error,),
                     worker_ids=tuple(worker_ids),
                     started_at=started_at,
@@ -477,8 +500,9 @@ def run_django_task(task: HandlerTask) -> None:
             )
         except QueueCoreError as write_error:
             log.warning("could not record the failure of %s: %s", task.id, write_error)
-        # Sent from inside the except block so Django's receiver logs the exception with it.
-        task_finished.send(sender=sender, task_result=result)
+        if final:
+            # Sent from inside the except block so Django's receiver logs the exception with it.
+            task_finished.send(sender=sender, task_result=result)
         raise
     finally:
         close_old_connections()
