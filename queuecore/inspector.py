@@ -724,7 +724,9 @@ class Inspector:
         Scans at most ``budget`` tasks in ``list_tasks`` order from ``cursor`` (None = the
         start), ``BREAKDOWN_READ_SIZE`` per script call; only each message's type and last error
         leave Redis. Pass the returned cursor to continue and ``Breakdown.merged`` to add the
-        parts up. Records that are gone or undecodable are counted in ``skipped``, never raised.
+        parts up. Records that are gone or undecodable are counted in ``skipped``, never raised
+        (only the type and last error are checked for valid UTF-8: a message whose other string
+        fields or headers are corrupt is counted here though ``list_tasks`` skips it).
         Positions shift if tasks leave the state between calls, as with ``search``.
         """
         state = TaskState(state)
@@ -743,8 +745,14 @@ class Inspector:
                 qname, container, kind, position, position + want - 1
             )
             total = max(chunk.total, 0)
-            for type_, error, count in chunk.pairs:
-                counts[type_, error] = counts.get((type_, error), 0) + count
+            for raw_type, raw_error, count in chunk.pairs:
+                try:
+                    pair = raw_type.decode(), raw_error.decode()
+                except UnicodeDecodeError:
+                    # Not a valid proto3 string: list_tasks cannot decode these records either.
+                    skipped += count
+                    continue
+                counts[pair] = counts.get(pair, 0) + count
             scanned += chunk.read
             skipped += chunk.skipped
             position += chunk.read

@@ -52,13 +52,13 @@ class BreakdownChunk:
 
     ``total`` is the container's size (-1 for a key of a foreign type), ``read`` the ids in the
     window, ``skipped`` those without a readable TaskMessage, ``pairs`` each distinct
-    (type, last error) of the window with its count.
+    (type, last error) of the window, as the stored bytes, with its count.
     """
 
     total: int
     read: int
     skipped: int
-    pairs: tuple[tuple[str, str, int], ...]
+    pairs: tuple[tuple[bytes, bytes, int], ...]
 
 
 def _text(value: bytes | str | None) -> str:
@@ -67,6 +67,10 @@ def _text(value: bytes | str | None) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
 
 
 def _stats_keys(qname: str, today: str) -> list[str]:
@@ -366,7 +370,7 @@ class InspectStore(RedisStore):
             read=int(flat[1]),
             skipped=int(flat[2]),
             pairs=tuple(
-                (_text(flat[i]), _text(flat[i + 1]), int(flat[i + 2]))
+                (_bytes(flat[i]), _bytes(flat[i + 1]), int(flat[i + 2]))
                 for i in range(3, len(flat), 3)
             ),
         )

@@ -158,13 +158,20 @@ def test_breakdown_reads_only_type_and_error_from_any_well_formed_message(
         mapping={"msg": encode_task_message(truncated)[:10], "state": "archived"},
     )
     redis_client.zadd(keys.archived_key("default"), {truncated.id: 2})
+    bad_text = make_message(type="bad-text")
+    redis_client.hset(
+        keys.task_key("default", bad_text.id),
+        # error_msg (field 7) that is not UTF-8: not a valid proto3 string, so not a task.
+        mapping={"msg": encode_task_message(bad_text) + b"\x3a\x02\xff\xfe", "state": "archived"},
+    )
+    redis_client.zadd(keys.archived_key("default"), {bad_text.id: 3})
     result = inspector.breakdown("default", "archived")
     assert {t.type: t.count for t in result.types} == {"über:täsk": 1, "new": 1}
     assert {e.signature: e.example for e in result.errors} == {
         "fehler: <str>": "fehler: 'ä'",
         "late error": "late error",
     }
-    assert result.skipped == 1
+    assert result.skipped == 2
 
 
 def test_breakdown_of_an_empty_or_foreign_state_is_empty_and_done(
