@@ -23,12 +23,30 @@ class ServerRow:
     queues: str
     busy: int
     workers: tuple[WorkerRow, ...]
+    status_label: str = ""
+    status_tone: str = ""  # a badge modifier: "ok", "warn", or "" (neutral)
+
+
+# asynq's server states (ServerInfo.status) as the badge says them. "stopped" is a server that
+# got SIGTSTP (Server.Stop()): alive, finishing what it holds, taking nothing new.
+SERVER_STATUSES = {
+    "active": ("active", "ok"),
+    "stopped": ("stopped — not taking new tasks", "warn"),
+    "closed": ("closed — shutting down", "warn"),
+    "new": ("new — starting", ""),
+}
+
+
+def describe_server_status(status: str) -> tuple[str, str]:
+    """(badge text, badge tone) for a ServerInfo status; unknown ones are shown as they are."""
+    return SERVER_STATUSES.get(status, (status or "unknown", ""))
 
 
 def server_rows(servers: Iterable[ServerInfo]) -> list[ServerRow]:
     rows = []
     for server in servers:
         weights = sorted(server.queues.items(), key=lambda kv: (-kv[1], kv[0]))
+        label, tone = describe_server_status(server.status)
         rows.append(
             ServerRow(
                 server=server,
@@ -37,6 +55,8 @@ def server_rows(servers: Iterable[ServerInfo]) -> list[ServerRow]:
                 workers=tuple(
                     WorkerRow(w, describe_bytes(w.task_payload)) for w in server.active_workers
                 ),
+                status_label=label,
+                status_tone=tone,
             )
         )
     return rows

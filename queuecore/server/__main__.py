@@ -5,6 +5,7 @@
 
 ``--import`` names modules whose ``@handler`` registrations fill the default ServeMux. Django
 projects use ``manage.py runworker``, which discovers each app's ``tasks`` module instead.
+SIGTERM/SIGINT shut down gracefully; SIGTSTP (Ctrl-Z, as in Go asynq) stops taking new tasks.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ rebuilds ``asynq:workers:{sid}`` (one WorkerInfo per in-flight task, full payloa
 Go), registers both in the ``asynq:servers``/``asynq:workers`` zsets, then extends the lease of
 every held task whose local lease is still valid (ZADD XX now+30 s). A task whose local lease has
 run out is not extended: the processor's watchdog ends it and nothing more is written for it.
+
+``status`` is the server's state as Go names it (``Server.state``): "active" while serving,
+"stopped" once it takes no new tasks (SIGTSTP / ``Server.stop_processing()``), "closed" while
+it shuts down. The server may call :meth:`Heartbeat.run_once` itself for an immediate write
+(beats are serialized); :meth:`Heartbeat.clear` deletes the records at shutdown, as Go's
+``ClearServerState``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -76,6 +83,7 @@ class Heartbeat(PeriodicComponent):
         self.lease_duration = lease_duration
         self.status = "active"
         self.ttl = max(1, math.ceil(2 * interval))
+        self._lock = threading.Lock()
 
     def server_info(self, active_workers: int) -> ServerInfo:
         info = ServerInfo(
@@ -93,6 +101,10 @@ class Heartbeat(PeriodicComponent):
 
     def run_once(self) -> int:
         """Write server/worker info and extend leases; returns how many leases were extended."""
+        with self._lock:
+            return self._beat()
+
+    def _beat(self) -> int:
         now = self.clock.now()
         jobs = self.processor.snapshot()
         workers = []
@@ -124,6 +136,7 @@ class Heartbeat(PeriodicComponent):
         return len(valid)
 
     def clear(self) -> None:
-        self.store.clear_server_state(
-            self.identity.host, self.identity.pid, self.identity.server_id
-        )
+        with self._lock:
+            self.store.clear_server_state(
+                self.identity.host, self.identity.pid, self.identity.server_id
+            )

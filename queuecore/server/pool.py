@@ -2,7 +2,8 @@
 
 The parent forks ``count`` children before it starts any thread; each child builds and runs its
 own Server (its own Redis connections). SIGTERM/SIGINT received by the parent are passed on, so
-every child shuts down gracefully (requeueing what it could not finish).
+every child shuts down gracefully (requeueing what it could not finish); so is SIGTSTP (Ctrl-Z),
+after which every child takes no new task but finishes what it holds (``Server.stop_processing``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def run_in_processes(
     """
     if count < 1:
         raise ValueError("count must be at least 1")
+    # A child ignores SIGTSTP until its Server.run() handles it: suspended by the default action,
+    # it would never see the SIGTERM that follows.
+    tstp_before = signal.signal(signal.SIGTSTP, signal.SIG_IGN)
     children: list[int] = []
     for _ in range(count):
         pid = os.fork()
@@ -53,7 +57,9 @@ def run_in_processes(
             except ProcessLookupError:
                 alive.discard(pid)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    forwarded = (signal.SIGTERM, signal.SIGINT, signal.SIGTSTP)
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded}
+    previous[signal.SIGTSTP] = tstp_before
     stop = threading.Event()
     helper = None
     if while_waiting is not None:

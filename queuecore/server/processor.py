@@ -27,6 +27,9 @@ Design, built for throughput without changing a single key or state of asynq's p
 * **Acknowledgements check the local lease first** and are dropped once it has expired. When Redis
   is unreachable the I/O thread keeps the outcomes and retries with backoff until each lease
   runs out; the task stays active in Redis and is recovered, never lost.
+* **Stopping claims** (:meth:`Processor.stop_claiming`, asynq's ``processor.stop()`` behind
+  ``Server.Stop()``/SIGTSTP): no new claim, no deadline; held tasks run to their end and are
+  acknowledged as usual. The I/O thread confirms once no claim is under way any more.
 * **Shutdown**: stop claiming, let handlers finish for ``shutdown_timeout`` s, then requeue the
   rest (RPUSH, next in line) and acknowledge everything that finished.
 """
@@ -276,6 +279,10 @@ class Processor:
         self._started = False
         self._stopping = threading.Event()
         self._stop_deadline = math.inf
+        # Asked to take no new task (stop_claiming, or stop); the I/O thread sets _claims_ended
+        # once it has seen that, between two turns, so no claim is under way from then on.
+        self._claims_stopped = threading.Event()
+        self._claims_ended = threading.Event()
         self._exited = threading.Event()
         self._armed = threading.Event()
         self._watch_wake = threading.Event()
@@ -304,8 +311,30 @@ class Processor:
             return
         grace = self.config.shutdown_timeout if timeout is None else timeout
         self._stop_deadline = time.monotonic() + grace
+        self._claims_stopped.set()
         self._stopping.set()
         self._outcomes.put(_WAKE)
+
+    def stop_claiming(self) -> None:
+        """Take no new task; held tasks run to their end and are acknowledged as usual.
+
+        Unlike :meth:`stop` there is no deadline and nothing is requeued: the loop keeps writing
+        outcomes until :meth:`stop` ends it. A claim already under way completes and its tasks
+        run; :meth:`wait_claims_stopped` tells when none is under way any more.
+        """
+        if self._claims_stopped.is_set():
+            return
+        self._claims_stopped.set()
+        self._outcomes.put(_WAKE)
+
+    def wait_claims_stopped(self, timeout: float | None = None) -> bool:
+        """After :meth:`stop_claiming`: block until the I/O thread takes no new task."""
+        return self._claims_ended.wait(timeout)
+
+    @property
+    def claiming(self) -> bool:
+        """False once asked to take no new task (stop_claiming or stop)."""
+        return not self._claims_stopped.is_set()
 
     def stop_now(self) -> None:
         """Stop and requeue whatever is still running without waiting."""
@@ -372,6 +401,7 @@ class Processor:
         except Exception:  # a bug must not leave a silent worker; the server logs and exits
             log.exception("processor loop crashed")
         finally:
+            self._claims_ended.set()
             self._exited.set()
             self._armed.set()
             self._watch_wake.set()
@@ -383,12 +413,18 @@ class Processor:
         backoff = Backoff(first=0.05, cap=2.0)
         while True:
             stopping = self._stopping.is_set()
+            halted = self._claims_stopped.is_set()
+            if halted and not self._claims_ended.is_set():
+                # Between two turns no claim is under way, and none starts from here on.
+                self._claims_ended.set()
             free = self.concurrency - len(self._inflight) + len(unacked)
-            wants_claim = not stopping and free > 0 and not idle
+            wants_claim = not halted and free > 0 and not idle
             if not unacked and not wants_claim:
                 if stopping and not self._inflight:
                     return
-                if idle and free > 0 and not stopping:
+                if halted and self._burst and not self._inflight:
+                    return  # a burst run that takes nothing more is over
+                if idle and free > 0 and not halted:
                     if self._burst and not self._inflight:
                         try:
                             forwarded = self.on_idle() if self.on_idle is not None else 0
@@ -554,7 +590,7 @@ class Processor:
         free = self.concurrency - len(self._inflight) + len(unacked)
         asked = 0
         order: list[str] = []
-        if not self._stopping.is_set() and free > 0:
+        if not self._claims_stopped.is_set() and free > 0:
             asked = min(free, self.claim_batch)
             order = queue_order(self.queues, self.config.strict_priority)
         batch = self.store.batch()
@@ -897,9 +933,10 @@ class Processor:
         while not self._exited.is_set():
             if not self._armed.wait(1.0) or self._exited.is_set():
                 continue
-            if qname in self._paused:
+            if qname in self._paused or self._claims_stopped.is_set():
                 # A paused queue with tasks would wake us at once, forever; the loop's periodic
-                # re-check notices the unpause instead.
+                # re-check notices the unpause instead. Once claims have stopped, a wake-up
+                # would be for nothing.
                 self._exited.wait(poll)
                 continue
             try:

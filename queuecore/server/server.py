@@ -13,6 +13,12 @@ Server.from_url(url, queues={"critical": 6, "default": 3, "low": 1}, concurrency
 ``run(burst=True)`` returns once the served queues are empty and nothing is in flight (due
 scheduled/retry tasks are forwarded first). For embedding (tests, benchmarks): ``start()``,
 then ``stop()`` and ``wait()``; everything runs on daemon threads of the calling process.
+
+States, as Go asynq's server (and the ServerInfo ``status`` dashboards show): "new" until
+started, "active" while serving, "stopped" after :meth:`Server.stop_processing` — SIGTSTP in
+``run()``, as Go's ``Run()`` — (no new task is taken; in-flight ones finish and are acknowledged
+as usual; heartbeat, lease extension, forwarder, recoverer and janitor go on), and "closed" from
+shutdown on; the server's records are deleted when it has shut down.
 """
 
 from __future__ import annotations
@@ -114,6 +120,9 @@ class Server:
         self._supervisor: threading.Thread | None = None
         self._started = False
         self._signals = 0
+        self._state = "new"
+        self._state_lock = threading.Lock()
+        self._stopper: threading.Thread | None = None
 
     @classmethod
     def from_url(
@@ -160,6 +169,9 @@ class Server:
         if self._started:
             raise RuntimeError("server already started")
         self._started = True
+        with self._state_lock:
+            self._state = "active"
+            self.heartbeat.status = "active"
         self.heartbeat.started = self.clock.now()
         try:
             self.subscriber.connect()  # before the first claim, so no cancel is missed
@@ -180,7 +192,11 @@ class Server:
         self._supervisor.start()
 
     def run(self, *, burst: bool = False) -> None:
-        """Serve until SIGTERM/SIGINT (or, with ``burst``, until the queues are empty)."""
+        """Serve until SIGTERM/SIGINT (or, with ``burst``, until the queues are empty).
+
+        SIGTSTP (Ctrl-Z in a terminal, as with Go asynq) calls :meth:`stop_processing` instead
+        of suspending the process; SIGTERM/SIGINT then shut down as usual.
+        """
         restore = self._install_signal_handlers()
         try:
             self.start(burst=burst)
@@ -191,8 +207,29 @@ class Server:
                 signal.signal(signum, previous)
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop claiming; in-flight handlers get ``timeout`` (shutdown_timeout) s to finish."""
+        """Shut down: stop claiming; in-flight handlers get ``timeout`` (shutdown_timeout) s to
+        finish, then are requeued. See :meth:`stop_processing` to only stop taking new tasks."""
+        self._close()
         self.processor.stop(timeout)
+
+    def stop_processing(self, timeout: float = 10.0) -> bool:
+        """Take no new task, keep running: asynq's ``Server.Stop()`` (what SIGTSTP does).
+
+        In-flight tasks run to their end with no deadline and are acknowledged as usual
+        (completed, retried, archived — not requeued); the heartbeat (and lease extension),
+        forwarder, recoverer, janitor, aggregator and cancel subscriber go on. The server's
+        ServerInfo status becomes "stopped", written at once. Call :meth:`stop` (or send SIGTERM)
+        to shut down afterwards. Only an active server stops; otherwise this does nothing.
+
+        Blocks until the processor confirms that no claim is under way (a claim that had begun
+        completes and its tasks run) — at most ``timeout`` s. Returns True once confirmed.
+        """
+        return self._stop_processing(timeout, announce=True)
+
+    @property
+    def state(self) -> str:
+        """One of "new", "active", "stopped" (taking no new task) or "closed" (shut down)."""
+        return self._state
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the server has fully shut down: every thread it started has ended.
@@ -219,11 +256,43 @@ class Server:
         thread.start()
         self._threads.append(thread)
 
+    def _stop_processing(self, timeout: float, *, announce: bool) -> bool:
+        with self._state_lock:
+            if self._state != "active":
+                return False
+            self._state = "stopped"
+        if announce:
+            log.info(
+                "stopping processing: no new tasks are taken; %d in-flight task(s) finish as usual",
+                len(self.processor.snapshot()),
+            )
+        self.processor.stop_claiming()
+        confirmed = self.processor.wait_claims_stopped(timeout)
+        with self._state_lock:
+            if self._state != "stopped":
+                return confirmed  # a shutdown overtook us; its status stands
+            self.heartbeat.status = "stopped"
+        try:
+            self.heartbeat.run_once()  # dashboards show it now, not at the next beat
+        except QueueCoreError as exc:
+            log.warning("could not write the stopped status yet (%s); the next beat will", exc)
+        return confirmed
+
+    def _close(self) -> None:
+        # Go writes "closed" from Shutdown() until its records are deleted at the end.
+        with self._state_lock:
+            self._state = "closed"
+            self.heartbeat.status = "closed"
+
     def _supervise(self) -> None:
         self.processor.wait()
+        self._close()
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=3.0)
+        stopper = self._stopper
+        if stopper is not None:
+            stopper.join(timeout=5.0)  # its status write must not land after the clear below
         try:
             self.heartbeat.clear()
         except QueueCoreError as exc:
@@ -241,7 +310,28 @@ class Server:
         restore: dict[int, Any] = {}
         for signum in (signal.SIGTERM, signal.SIGINT):
             restore[signum] = signal.signal(signum, self._on_signal)
+        restore[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self._on_stop_signal)
         return restore
+
+    def _on_stop_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        if self._state != "active" or self._stopper is not None:
+            # Ctrl-Z under `runworker --processes N` reaches a child twice: from the terminal
+            # and forwarded by the parent.
+            log.debug("got SIGTSTP: the server is %s; nothing to stop", self._state)
+            return
+        log.info(
+            "got SIGTSTP: taking no new tasks; in-flight tasks finish as usual. "
+            "Send SIGTERM or SIGINT to shut down"
+        )
+        # Off the main thread: waiting for the processor must not hold up a SIGTERM after this.
+        self._stopper = threading.Thread(
+            target=self._stop_processing,
+            args=(10.0,),
+            kwargs={"announce": False},
+            name="queuecore-stopper",
+            daemon=True,
+        )
+        self._stopper.start()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._signals += 1
@@ -251,9 +341,10 @@ class Server:
                 signal.Signals(signum).name,
                 self.config.shutdown_timeout,
             )
-            self.processor.stop()
+            self.stop()
         else:
             log.warning("second signal: requeueing in-flight tasks now")
+            self._close()
             self.processor.stop_now()
 
     def _before_burst_exit(self) -> int:

@@ -9,6 +9,10 @@ GROUP_AGGREGATOR and its GROUP_* knobs) and options override them. The worker it
     manage.py runworker --queues critical=6,default=3 --strict --burst
     manage.py runworker --processes 2          # two worker processes (CPU-bound handlers)
     manage.py runworker --with-scheduler       # also run QUEUECORE["SCHEDULE"]
+
+Signals, as Go asynq's ``Server.Run()``: SIGTERM/SIGINT (Ctrl-C) shut down gracefully; SIGTSTP
+(Ctrl-Z in a terminal — it does not suspend the worker) stops taking new tasks while in-flight
+ones finish, and the server shows as "stopped" until a SIGTERM ends it.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def describe_queues(queues: Mapping[str, int], strict: bool) -> str:
 class Command(BaseCommand):
     help = (
         "Run a worker: process tasks from Redis with the handlers registered in the apps' "
-        "tasks modules (asynq-compatible; Go and Python workers can share queues)."
+        "tasks modules (asynq-compatible; Go and Python workers can share queues). "
+        "SIGTERM/SIGINT (Ctrl-C) shut down gracefully; SIGTSTP (Ctrl-Z, as in Go asynq) stops "
+        "taking new tasks and lets in-flight ones finish, without suspending the process."
     )
     # For tests and embedding: a ServeMux instead of the default registry.
     stealth_options = ("mux",)
@@ -195,6 +201,7 @@ class Command(BaseCommand):
             f"  Queues:       {describe_queues(config.queues, config.strict_priority)}",
             f"  Concurrency:  {config.concurrency} per process x {processes} process(es)",
             f"  Shutdown:     in-flight tasks get {config.shutdown_timeout:g}s, then requeued",
+            "  Signals:      TERM/INT (Ctrl-C) shut down; TSTP (Ctrl-Z) stops taking new tasks",
             f"  Mode:         {'burst (exit when empty)' if options['burst'] else 'serve'}",
             f"  Task modules: {', '.join(found) or '(none found)'}",
             f"  Handlers:     {len(patterns)}",
