@@ -26,17 +26,19 @@ from queuecore.errors import (
     DuplicateTaskError,
     InvalidArgumentError,
     QueueCoreError,
+    RedisUnavailableError,
     TaskIdConflictError,
 )
 from queuecore.inspection import SchedulerEntry
 
-# Refusals that are the form's fault, shown next to the field that caused them (None: the form).
-FIELD_OF_ERROR: tuple[tuple[type[QueueCoreError], str | None], ...] = (
-    (DuplicateTaskError, "unique"),
-    (TaskIdConflictError, "task_id"),
-    (InvalidArgumentError, None),
+# Refusals shown in the form, next to the field that caused them (None: the whole form), so that
+# nothing typed is lost; Redis being down keeps the form too, with its 503.
+FORM_ERRORS: tuple[tuple[type[QueueCoreError], str | None, int], ...] = (
+    (DuplicateTaskError, "unique", 400),
+    (TaskIdConflictError, "task_id", 400),
+    (InvalidArgumentError, None, 400),
+    (RedisUnavailableError, None, 503),
 )
-FORM_ERRORS = tuple(error for error, _ in FIELD_OF_ERROR)
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,9 +58,10 @@ def enqueue(request: HttpRequest) -> HttpResponse:
             change.detail = f"cloned from {source}" if source else ""
             info = client().enqueue(form.task(), **form.options())
             change.count, change.task_ids = 1, [info.id]
-    except FORM_ERRORS as exc:
-        form.add_error(next(f for e, f in FIELD_OF_ERROR if isinstance(exc, e)), str(exc))
-        return _form_page(request, form, status=400)
+    except tuple(error for error, _, _ in FORM_ERRORS) as exc:
+        field, status = next((f, s) for e, f, s in FORM_ERRORS if isinstance(exc, e))
+        form.add_error(field, str(exc))
+        return _form_page(request, form, status=status)
     messages.success(request, f"Enqueued task {info.id} as {info.state} in queue {info.queue}.")
     return redirect("dashboard:task", info.queue, info.id)
 
@@ -98,7 +101,11 @@ def run_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
 def _form_page(
     request: HttpRequest, form: EnqueueForm, *, cloned: object = None, status: int = 200
 ) -> HttpResponse:
-    context = {"form": form, "cloned": cloned, "queues": inspector().queues()}
+    try:
+        queues = inspector().queues()  # suggestions only: the form works without them
+    except RedisUnavailableError:
+        queues = []
+    context = {"form": form, "cloned": cloned, "queues": queues}
     return render(request, "dashboard/enqueue.html", context, status=status)
 
 

@@ -20,6 +20,7 @@ from dashboard.models import AuditEntry, Outcome, UserSettings
 from queuecore import Inspector, TaskState, keys
 from queuecore.messages import SchedulerEntry
 from tests.support.factories import seed_task
+from tests.support.redis_server import free_port
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2) \' x="'
@@ -199,6 +200,20 @@ def test_hostile_text_is_escaped_on_the_form_and_on_the_new_task_page(
     invalid = operator.post("/enqueue/", form(type=HOSTILE, payload=HOSTILE, unique="0"))
     assert invalid.status_code == 400
     assert "<script>alert(1)" not in invalid.content.decode()
+
+
+def test_redis_down_keeps_the_form_and_what_was_typed(operator: Client, settings: Any) -> None:
+    settings.QUEUECORE = {
+        **settings.QUEUECORE,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0?retry_timeout=0",
+    }
+    response = operator.post("/enqueue/", form(type="kept:type", payload="kept payload"))
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "Redis unavailable" in html
+    assert 'value="kept:type"' in html
+    assert "kept payload</textarea>" in html
+    assert AuditEntry.objects.get().outcome == Outcome.FAILED
 
 
 # --- who may ------------------------------------------------------------------------------------
