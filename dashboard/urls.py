@@ -9,7 +9,7 @@ from dashboard.converters import (
     QueueActionConverter,
     StateConverter,
 )
-from dashboard.views import account, actions, create, pages
+from dashboard.views import account, actions, breakdown, create, pages
 
 register_converter(NameConverter, "name")
 register_converter(StateConverter, "state")
@@ -24,6 +24,7 @@ urlpatterns = [
     path("enqueue/", create.enqueue, name="enqueue"),
     path("queues/<name:queue>/", pages.queue_detail, name="queue"),
     path("queues/<name:queue>/jump", pages.jump, name="jump"),
+    path("queues/<name:queue>/breakdown", breakdown.breakdown, name="breakdown"),
     path("queues/<name:queue>/tasks/<name:task_id>/", pages.task_detail, name="task"),
     path(
         "queues/<name:queue>/tasks/<name:task_id>/raw/<part:part>", pages.task_raw, name="task-raw"
