@@ -1,4 +1,5 @@
-"""``manage.py queue stats|ls|inspect|history|pause|unpause|remove``: asynq's queue commands."""
+"""``manage.py queue stats|ls|inspect|history|pause|unpause|remove``: asynq's queue commands,
+plus ``breakdown`` (tasks of a state by type and by error signature; not in asynq's CLI)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from queuecore.contrib.django.management.inspector_command import InspectorCommand, duration
-from queuecore.inspection import QueueInfo
-from queuecore.inspector import Inspector
+from queuecore.contrib.django.management.inspector_command import (
+    InspectorCommand,
+    duration,
+    printable,
+)
+from queuecore.inspection import Breakdown, QueueInfo
+from queuecore.inspector import DEFAULT_BREAKDOWN_BUDGET, Inspector
 
 STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
 
@@ -27,6 +32,7 @@ class Command(InspectorCommand):
         "pause": "Pause queues: servers stop taking their tasks.",
         "unpause": "Resume paused queues.",
         "remove": "Delete a queue (refused if it has tasks, unless --force).",
+        "breakdown": "Count the tasks of a state by type and by last-error signature.",
     }
 
     def arguments_inspect(self, parser: CommandParser) -> None:
@@ -48,6 +54,24 @@ class Command(InspectorCommand):
         parser.add_argument("queues", nargs="+", metavar="QUEUE")
         parser.add_argument(
             "--force", action="store_true", help="delete even if the queue has tasks"
+        )
+
+    def arguments_breakdown(self, parser: CommandParser) -> None:
+        parser.add_argument("queue", metavar="QUEUE")
+        parser.add_argument("state", choices=STATES, metavar="STATE", help=", ".join(STATES))
+        parser.add_argument("--group", default=None, help="group (required for aggregating)")
+        parser.add_argument(
+            "--budget",
+            type=int,
+            default=DEFAULT_BREAKDOWN_BUDGET,
+            help=f"most tasks to scan (default {DEFAULT_BREAKDOWN_BUDGET:,})",
+        )
+        parser.add_argument("--cursor", default=None, help="continue a partial breakdown")
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            dest="scan_all",
+            help="scan the whole state, --budget tasks per round (each round a bounded scan)",
         )
 
     def handle_stats(self, inspector: Inspector, *, json: bool, **_: Any) -> None:
@@ -185,6 +209,60 @@ class Command(InspectorCommand):
         for queue in queues:
             inspector.delete_queue(queue, force=force)
         self._done("removed", queues, json)
+
+    def handle_breakdown(
+        self,
+        inspector: Inspector,
+        *,
+        queue: str,
+        state: str,
+        group: str | None,
+        budget: int,
+        cursor: str | None,
+        scan_all: bool,
+        json: bool,
+        **_: Any,
+    ) -> None:
+        result = inspector.breakdown(queue, state, group=group, budget=budget, cursor=cursor)
+        while scan_all and not result.done:
+            result = result.merged(
+                inspector.breakdown(queue, state, group=group, budget=budget, cursor=result.cursor)
+            )
+        if json:
+            self.emit_json(result)
+            return
+        self._print_breakdown(result, cursor)
+
+    def _print_breakdown(self, result: Breakdown, start: str | None) -> None:
+        counted = result.counted
+
+        def share(count: int) -> str:
+            return f"{count / counted:.1%}" if counted else "N/A"
+
+        self.stdout.write(f"Task Count by Type ({result.state.value})")
+        self.table(
+            ["type", "count", "share"],
+            [[t.type or "(none)", t.count, share(t.count)] for t in result.types],
+        )
+        if result.errors:
+            self.stdout.write("")
+            self.stdout.write("Last Errors by Signature")
+            self.table(
+                ["count", "share", "signature", "example"],
+                [
+                    [e.count, share(e.count), e.signature, printable(e.example.encode())]
+                    for e in result.errors
+                ],
+            )
+        self.stdout.write("")
+        scanned = f"Scanned {result.scanned} of {result.total} {result.state.value} tasks"
+        if start:
+            scanned += f" from position {start}"
+        if result.skipped:
+            scanned += f" ({result.skipped} unreadable, not counted)"
+        if result.cursor is not None:
+            scanned += f"; continue with --cursor {result.cursor}, or scan them all with --all"
+        self.stdout.write(scanned + ".")
 
     def _done(self, verb: str, queues: list[str], json: bool) -> None:
         if json:
