@@ -399,6 +399,7 @@ def inspector_workflow(url: str, redis_client: redis.Redis) -> None:
                     if state is TaskState.AGGREGATING and group is None:
                         continue
                     page = inspector.list_tasks(q, state, 1, 0, group=group)
+                    attempt(lambda q=q, s=state, g=group: inspector.breakdown(q, s, group=g))
                     for task in list(page)[:1]:
                         attempt(lambda q=q, t=task: inspector.get_task_info(q, t.id))
                         if state is TaskState.SCHEDULED:
