@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 import redis
 
@@ -11,6 +13,7 @@ from queuecore.inspection import Breakdown, TypeCount
 from queuecore.inspector import Inspector
 from queuecore.messages import encode_task_message
 from queuecore.taskinfo import TaskState
+from tests.support.asynq_fixture import load_into
 from tests.support.factories import make_message, seed_task
 
 TIMEOUTS = ("timeout after 30s on 10.0.0.1:6379", "timeout after 5s on 10.0.0.2:6380")
@@ -200,3 +203,24 @@ def test_breakdown_refuses_an_unknown_queue_a_bad_cursor_or_budget(
         inspector.breakdown("default", "archived", budget=0)
     with pytest.raises(ValueError):
         inspector.breakdown("default", "finished")
+
+
+def test_breakdown_of_go_written_data_agrees_with_the_decoded_task_lists(
+    inspector: Inspector, redis_client: redis.Redis
+) -> None:
+    """The Lua reader of type and error_msg against protobuf's own decoding, on asynq's data."""
+    load_into(redis_client)
+    compared = 0
+    for qname in inspector.queues():
+        groups = [g.group for g in inspector.groups(qname)]
+        for state in TaskState:
+            for group in groups if state is TaskState.AGGREGATING else [None]:
+                if state is TaskState.AGGREGATING and group is None:
+                    continue
+                listed = inspector.list_tasks(qname, state, 1, 0, group=group)
+                result = inspector.breakdown(qname, state, group=group)
+                assert {t.type: t.count for t in result.types} == Counter(t.type for t in listed)
+                assert result.skipped == listed.skipped
+                assert result.errored == sum(1 for t in listed if t.last_err)
+                compared += len(listed)
+    assert compared > 20
