@@ -146,12 +146,17 @@ class NodePipeline(CoreCommands):
                 groups.setdefault(node.name, (node, []))[1].append(index)
             again: list[int] = []
             unreachable = False
+            refused: dict[int, str] = {}  # index -> the node that refused its connection
             batches = [(node, [stack[i] for i in indexes]) for node, indexes in groups.values()]
-            for (_, indexes), results in zip(groups.values(), self._send_all(batches), strict=True):
+            for (node, indexes), results in zip(
+                groups.values(), self._send_all(batches), strict=True
+            ):
                 for index, result in zip(indexes, results, strict=True):
                     replies[index] = result
                     if isinstance(result, redis.ConnectionError | redis.TimeoutError):
                         unreachable = True
+                    if _is_refusal(result):
+                        refused[index] = node.name
                     if isinstance(result, MovedError | AskError) or (
                         isinstance(result, Exception) and is_transient(result)
                     ):
@@ -166,6 +171,14 @@ class NodePipeline(CoreCommands):
             # The slot map changed or a node is down: read it again and re-route what failed.
             with contextlib.suppress(RedisClusterException, redis.RedisError):
                 self._cluster.nodes_manager.initialize()
+            if len(refused) == len(again) and all(
+                self._node_of(stack[i][0]).name == refused[i] for i in again
+            ):
+                # Only refused connections, and the fresh slot map still sends those commands to
+                # the nodes that refused: the node is down and nobody else serves its slots (no
+                # failover yet). Retrying until the deadline would only hold the caller — the
+                # processor's one I/O thread, which also serves the healthy nodes' queues.
+                break
             if unreachable or any(isinstance(replies[i], redis.ResponseError) for i in again):
                 time.sleep(min(backoff, max(deadline - time.monotonic(), 0.0)))
                 backoff = min(backoff * 2, RETRY_BACKOFF_CAP)
@@ -259,6 +272,13 @@ class _Exchange:
             self.connection.disconnect()
             self.client.connection_pool.release(self.connection)
             self.connection = None
+
+
+def _is_refusal(error: Any) -> bool:
+    """A connection the node's host refused: no process listens on the node's port."""
+    return isinstance(error, redis.ConnectionError) and isinstance(
+        error.__context__ or error.__cause__, ConnectionRefusedError
+    )
 
 
 def _pipeline(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
