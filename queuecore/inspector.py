@@ -11,6 +11,8 @@ the method concerned:
 * ``get_queue_info(cheap=True)`` skips ``MEMORY USAGE`` and bounds the group scan, for polling;
   the default mode is asynq's (sampled memory usage, nil-guarded, ``None`` where forbidden);
 * ``search`` scans at most ``budget`` tasks per call and returns a cursor to continue;
+* ``breakdown`` (not in asynq: tasks of a state by type and by error signature) is bounded the
+  same way, and only each message's type and last error leave Redis;
 * ids whose record is gone, undecodable messages and foreign key types are skipped and counted
   (``TaskPage.skipped``, ``SearchResult.skipped``), never an exception that breaks a page.
 """
