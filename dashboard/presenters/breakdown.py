@@ -23,6 +23,8 @@ SCAN_BUDGETS = (10_000, 50_000, 250_000)
 ERROR_STATES = (TaskState.RETRY, TaskState.ARCHIVED)
 # Longest example message shown in a cell; the full text is one click away in the search.
 EXAMPLE_LENGTH = 500
+# Task types named beside a signature (the most frequent); the rest are counted as "+N more".
+SIGNATURE_TYPES = 5
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class SignatureRow:
     share: str
     example: str
     types: tuple[tuple[str, int], ...]
+    more_types: int
     search_text: str
     search_url: str
 
@@ -102,7 +105,8 @@ def panel(result: Breakdown, *, budget: int, offset: int) -> Panel:
                 count=e.count,
                 share=_share(e.count, counted),
                 example=_shorten(e.example),
-                types=tuple(e.types.items()),
+                types=tuple(e.types.items())[:SIGNATURE_TYPES],
+                more_types=max(0, len(e.types) - SIGNATURE_TYPES),
                 search_text=(needle := search_text(e.signature, e.example)),
                 search_url=f"{search}?{urlencode({**base, 'error': needle})}",
             )

@@ -173,3 +173,15 @@ def test_next_scan_widens_from_the_same_start_then_moves_to_the_next_window(
     budget: int, offset: int, cursor: str | None, expected: object
 ) -> None:
     assert presenter.next_scan(budget, offset, cursor) == expected
+
+
+def test_a_signature_names_its_five_most_frequent_types_and_counts_the_rest(
+    viewer: Client, redis_client: redis.Redis, queuecore_settings: str
+) -> None:
+    for n in range(7):
+        for _ in range(7 - n):
+            seed_task(redis_client, "retry", type=f"kind{n}", error_msg=f"lost {n} frames")
+    body = viewer.get(url(state="retry"), **PANEL).content.decode()
+    cell = body.split('class="grid breakdown-errors"', 1)[1].split('<td class="small">', 1)[1]
+    cell = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell.split("</td>", 1)[0])).split())
+    assert cell == "kind0 7, kind1 6, kind2 5, kind3 4, kind4 3 +2 more"
