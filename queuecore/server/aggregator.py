@@ -26,7 +26,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -163,7 +162,6 @@ class Aggregator(PeriodicComponent):
                     self.skipped_ticks += 1
                     log.warning("max number of aggregation checks in flight; skipping this tick")
                 else:
-                    started = time.monotonic()
                     future = pool.submit(self.run_once)
                     in_flight.add(future)
                     # Wait for the pass up to one interval: a pass that ends in time decides the
@@ -174,7 +172,7 @@ class Aggregator(PeriodicComponent):
                         delay = self._after_pass(future, backoff)
                     else:
                         future.add_done_callback(self._log_late_failure)
-                        delay = max(0.0, self.interval - (time.monotonic() - started))
+                        delay = 0.0  # the whole interval went by: the next tick is due now
                 if stop.wait(delay):
                     return
         finally:
