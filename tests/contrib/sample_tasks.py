@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from django.tasks import TaskContext, task
 
 from queuecore.handlers import RevokeTask, SkipRetry
@@ -56,3 +58,15 @@ def unserializable() -> object:
 
 def not_a_task() -> str:
     return "should never run"
+
+
+# The test drives this task from outside: it waits until released (or 30 s).
+entered = threading.Event()
+release = threading.Event()
+
+
+@task
+def waits_for_release() -> str:
+    entered.set()
+    release.wait(30)
+    return "late"

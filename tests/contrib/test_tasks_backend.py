@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -16,6 +18,7 @@ from django.tasks.exceptions import TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued, task_finished, task_started
 
 from queuecore.client import Client, Task
+from queuecore.clock import FrozenClock
 from queuecore.contrib.django.tasks_backend import (
     TASK_TYPE,
     QueuecoreBackend,
@@ -427,3 +430,59 @@ def test_a_failure_that_skips_the_retries_left_finishes_at_once(
     else:
         assert inspector.get_task_info("default", result.id).state == state
         assert retrying_backend.get_result(result.id).status == TaskResultStatus.FAILED
+
+
+def poll_until(check: Any, what: str) -> None:
+    """Poll a condition another thread brings about (the worker's), failing after 10 s."""
+    pause = threading.Event()
+    for _ in range(1000):
+        if check():
+            return
+        pause.wait(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.django_db
+def test_an_attempt_that_returns_after_its_deadline_is_the_failure_the_worker_recorded(
+    settings: object,
+    queuecore_settings: str,
+    inspector: Inspector,
+    signals: list[tuple[str, Any, Any]],
+) -> None:
+    settings.TASKS = {  # type: ignore[attr-defined]
+        "default": {
+            "BACKEND": "queuecore.contrib.django.tasks_backend.QueuecoreBackend",
+            "QUEUES": ["critical", "default", "low"],
+            "OPTIONS": {"REDIS_URL": queuecore_settings, "TIMEOUT": 10},
+        }
+    }
+    sample_tasks.entered.clear()
+    sample_tasks.release.clear()
+    result = sample_tasks.waits_for_release.enqueue()
+    clock = FrozenClock(time.time())
+    mux = ServeMux()
+    mux.register(TASK_TYPE, run_django_task)
+    server = Server.from_url(
+        queuecore_settings, queues=QUEUES, concurrency=1, mux=mux, clock=clock, shutdown_timeout=2
+    )
+    server.start()
+    try:
+        assert sample_tasks.entered.wait(30)
+        clock.advance(11)  # past the 10 s TIMEOUT, inside the 30 s lease
+        server.processor.check_deadlines()
+        poll_until(
+            lambda: inspector.get_task_info("default", result.id).state == "archived",
+            "the worker to archive the task",
+        )
+        sample_tasks.release.set()  # the task now returns, too late
+        poll_until(lambda: signals[-1][0] == "finished", "the late attempt to end")
+    finally:
+        sample_tasks.release.set()
+        server.shutdown(10)
+    assert [name for name, _, _ in signals] == ["enqueued", "started", "finished"]
+    assert signals[-1][2] == TaskResultStatus.FAILED
+    failed = task_backends["default"].get_result(result.id)
+    assert failed.status == TaskResultStatus.FAILED
+    assert [e.exception_class_path for e in failed.errors] == [
+        "queuecore.handlers.DeadlineExceededError"
+    ]

@@ -37,7 +37,9 @@ Signals. The worker sends ``task_started`` for every attempt and ``task_finished
 result reaches a final status, as Django means it: success, or a failure asynq will not retry
 (retries exhausted, ``SkipRetry``, ``RevokeTask``). A failed attempt that will be retried sends no
 ``task_finished``; its result reads back READY ("ready to be executed again") with that attempt's
-error, no ``finished_at``, and ``last_attempted_at`` set.
+error, no ``finished_at``, and ``last_attempted_at`` set. An attempt the worker gave up on (its
+deadline passed, or ``asynq:cancel``) is that failure even when the task returns later; one
+requeued at shutdown or whose lease ran out records nothing (the task runs again).
 """
 
 from __future__ import annotations
@@ -426,7 +428,7 @@ def run_django_task(task: HandlerTask) -> None:
     """
     from django.db import close_old_connections
 
-    from queuecore.handlers import SkipRetry
+    from queuecore.handlers import DeadlineExceededError, SkipRetry, TaskCanceledError
 
     try:
         job = Job.decode(task.payload)
@@ -469,6 +471,9 @@ def run_django_task(task: HandlerTask) -> None:
         else:
             raw = django_task.call(*job.args, **job.kwargs)
         value = normalize_json(raw)
+        # The worker may have given up on this attempt meanwhile (its deadline, asynq:cancel) and
+        # recorded that failure already: returning late does not make the attempt a success.
+        task.raise_if_cancelled()
         finished_at = timezone.now()
         encoded = Outcome(
             status=TaskResultStatus.SUCCESSFUL,
@@ -478,11 +483,18 @@ def run_django_task(task: HandlerTask) -> None:
             finished_at=finished_at,
         ).encode()
     except Exception as exc:
-        error = _error(exc)
+        reason = task.cancel_reason
+        if reason is not None and not isinstance(reason, DeadlineExceededError | TaskCanceledError):
+            # Requeued at shutdown, or its lease ran out (another worker may hold the task now):
+            # this attempt records nothing and the task runs again.
+            raise
+        # What the worker recorded for this attempt: the cancellation when there was one.
+        failure = reason or exc
+        error = _error(failure)
         result.errors.append(error)
         # Django's task_finished means "the result reached a final status". An attempt asynq
         # will retry has not: the result goes back to READY ("ready to be executed again").
-        final = is_final_failure(task, exc)
+        final = is_final_failure(task, failure)
         if final:
             object.__setattr__(result, "finished_at", timezone.now())
             object.__setattr__(result, "status", TaskResultStatus.FAILED)
