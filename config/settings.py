@@ -166,6 +166,8 @@ QUEUECORE = {
     "READ_ONLY": env_bool("QUEUECORE_READ_ONLY", False),
     # Bearer token Prometheus sends to /metrics (a logged-in dashboard user needs none).
     "METRICS_TOKEN": os.environ.get("QUEUECORE_METRICS_TOKEN", ""),
+    # The Prometheus scraping /metrics, for the Metrics page and GET /api/metrics ("" = off).
+    "PROMETHEUS_URL": os.environ.get("QUEUECORE_PROMETHEUS_URL", ""),
     # JSON API tokens: "token:username,..."; a token acts as that user, with that user's role.
     "API_TOKENS": {
         token: user

@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULE": [],
     "READ_ONLY": False,
     "METRICS_TOKEN": "",
+    # The Prometheus scraping /metrics, e.g. "http://127.0.0.1:9090"; "" hides the Metrics page.
+    "PROMETHEUS_URL": "",
     "API_TOKENS": {},
     # Dotted path to fn(group, tasks) -> Task (asynq's GroupAggregator); None: no aggregation.
     "GROUP_AGGREGATOR": None,
