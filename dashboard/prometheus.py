@@ -106,6 +106,31 @@ class Window:
         return step_seconds(self.duration)
 
 
+def parse_window(
+    *, duration: str | None, endtime: str | None, queues: list[str], now: int
+) -> Window:
+    """Asynqmon's query parameters (``duration``, ``endtime``, ``queues=a,b``) as a Window.
+
+    Raises ValueError with Asynqmon's wording for a value that is not an integer; a duration
+    that is not positive is refused too (Asynqmon forwards it and Prometheus errors).
+    """
+    window_duration, end = DEFAULT_DURATION, now
+    if duration:
+        try:
+            window_duration = int(duration)
+        except ValueError:
+            raise ValueError(f'invalid value provided for duration: "{duration}"') from None
+        if window_duration <= 0:
+            raise ValueError(f"duration must be a positive number of seconds, got {duration}")
+    if endtime:
+        try:
+            end = int(endtime)
+        except ValueError:
+            raise ValueError(f'invalid value provided for end_time: "{endtime}"') from None
+    names = tuple(dict.fromkeys(n for value in queues for n in value.split(",") if n))
+    return Window(end=end, duration=window_duration, queues=names)
+
+
 class PrometheusClient:
     """Runs range queries against one Prometheus with stdlib HTTP, each bounded by ``timeout``."""
 

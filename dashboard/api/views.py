@@ -11,6 +11,7 @@ log. Page size is capped at :data:`MAX_PAGE_SIZE` (Asynqmon has no cap).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -22,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from dashboard import prometheus
 from dashboard.access import VIEW, Abilities, QueueAction, TaskAction, read_only
 from dashboard.api import serializers as out
 from dashboard.api.auth import Caller, csrf_failure, identify
@@ -469,10 +471,31 @@ def redis_address() -> str:
 
 @endpoint(("GET",))
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Asynqmon proxies Prometheus here; we serve the exposition at /metrics and proxy nothing."""
-    prefix = settings.FORCE_SCRIPT_NAME or ""
-    return text(
-        501,
-        "no Prometheus server is configured; scrape "
-        f"{prefix.rstrip('/')}/metrics and chart it in Prometheus or Grafana",
-    )
+    """Asynqmon's Prometheus proxy: nine ``query_range`` answers under its nine keys.
+
+    Without ``QUEUECORE["PROMETHEUS_URL"]`` Asynqmon still answers, with a 500 from its HTTP
+    client ("unsupported protocol scheme"); here that is a 501 saying what to configure. A
+    Prometheus that is down, slow or refuses a query is a 502 naming the query and the reason.
+    """
+    base = prometheus.configured_url()
+    if not base:
+        prefix = (settings.FORCE_SCRIPT_NAME or "").rstrip("/")
+        return text(
+            501,
+            'no Prometheus server is configured: set QUEUECORE["PROMETHEUS_URL"] to the '
+            f"Prometheus that scrapes {prefix}/metrics",
+        )
+    try:
+        window = prometheus.parse_window(
+            duration=request.GET.get("duration"),
+            endtime=request.GET.get("endtime"),
+            queues=request.GET.getlist("queues"),
+            now=int(time.time()),
+        )
+    except ValueError as exc:
+        return text(400, f"invalid query parameter: {exc}")
+    try:
+        answers = prometheus.PrometheusClient(base).fetch_all(window)
+    except prometheus.PrometheusError as exc:
+        return text(502, str(exc))
+    return JsonResponse(answers)
