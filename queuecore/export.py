@@ -177,6 +177,8 @@ def task_record(task: TaskInfo) -> dict[str, Any]:
         "completed_at": _time_value(task.completed_at),
         "result": None if task.result is None else _bytes_value(task.result),
         "is_orphaned": task.is_orphaned,
+        # For reading only: asynq keeps no lock TTL with a task, so an import cannot restore it.
+        "unique_key": getattr(task, "unique_key", ""),
     }
 
 

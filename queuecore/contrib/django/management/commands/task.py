@@ -1,20 +1,34 @@
-"""``manage.py task ls|inspect|run|archive|delete|cancel`` — asynq's ``task`` commands.
+"""``manage.py task ls|inspect|run|archive|delete|cancel|export|import`` — asynq's ``task``
+commands, plus export and replay.
 
 ``run``, ``archive`` and ``delete`` act on one task (``--id``) or on every task in a state
 (``--all --state S``, and ``--group G`` for aggregating); ``cancel`` on one active task or, with
-``--all``, every active task of the queue.
+``--all``, every active task of the queue. ``export QUEUE STATE`` writes a state's tasks as JSON
+Lines (or CSV) and ``import FILE`` replays such a file through the Client into the Redis given by
+``--redis-url`` (e.g. archived prod failures into staging).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from contextlib import ExitStack
+from typing import IO, Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from queuecore.client import Client
 from queuecore.contrib.django.management.inspector_command import (
     InspectorCommand,
     printable,
     when,
+)
+from queuecore.export import (
+    ExportFilters,
+    ExportStats,
+    ImportResult,
+    export_csv,
+    export_jsonl,
+    import_tasks,
 )
 from queuecore.inspector import DEFAULT_PAGE_SIZE, Inspector
 from queuecore.taskinfo import TaskInfo, TaskState
@@ -31,6 +45,8 @@ class Command(InspectorCommand):
         "archive": "Archive a task (or --all in a state).",
         "delete": "Delete a task (or --all in a state).",
         "cancel": "Cancel an active task (or --all active tasks of a queue).",
+        "export": "Write the tasks of a queue in one state as JSON Lines (or CSV).",
+        "import": "Enqueue the tasks of a JSON Lines export (new ids unless --keep-ids).",
     }
 
     def arguments_ls(self, parser: CommandParser) -> None:
@@ -68,6 +84,32 @@ class Command(InspectorCommand):
         parser.add_argument("--id", "-i", dest="task_id", default=None)
         parser.add_argument("--all", action="store_true", dest="all_tasks")
         parser.add_argument("--queue", "-q", default=None, help="queue (with --all)")
+
+    def arguments_export(self, parser: CommandParser) -> None:
+        parser.add_argument("queue")
+        parser.add_argument("state", choices=STATE_NAMES)
+        parser.add_argument("--group", "-g", default=None, help="group (aggregating tasks)")
+        parser.add_argument("--type", "-t", dest="type_", default=None, help="type, or prefix*")
+        parser.add_argument("--error", "-e", default=None, help="substring of the last error")
+        parser.add_argument("--text", "-x", default=None, help="substring of payload or id")
+        parser.add_argument("--limit", "-n", type=int, default=None, help="at most N tasks")
+        parser.add_argument("--format", "-f", choices=["jsonl", "csv"], default="jsonl")
+        parser.add_argument("--output", "-o", default=None, help="file to write (default stdout)")
+
+    def arguments_import(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="a JSON Lines export, or - for stdin")
+        parser.add_argument("--queue", "-q", default=None, help="queue for every task")
+        parser.add_argument(
+            "--keep-ids",
+            action="store_true",
+            help="keep task ids; an id that exists already is skipped, never overwritten",
+        )
+        parser.add_argument(
+            "--keep-schedule",
+            action="store_true",
+            help="a task due later stays scheduled then (default: every task runs now)",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="check and count; write nothing")
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -227,6 +269,103 @@ class Command(InspectorCommand):
             self.emit_json({"id": task_id, "action": "cancel"})
         else:
             self.stdout.write(f"Sent cancel signal for task {task_id!r}")
+
+    # -- export and import ----------------------------------------------------------------------
+
+    def handle_export(
+        self,
+        inspector: Inspector,
+        *,
+        queue: str,
+        state: str,
+        group: str | None,
+        type_: str | None,
+        error: str | None,
+        text: str | None,
+        limit: int | None,
+        format: str,
+        output: str | None,
+        **_: Any,
+    ) -> None:
+        if limit is not None and limit < 0:
+            raise CommandError("--limit must not be negative")
+        filters = ExportFilters(text=text, type=type_, error=error, group=group)
+        stats = ExportStats()
+        if format == "csv":
+            lines = export_csv(inspector, queue, state, filters=filters, limit=limit, stats=stats)
+        else:
+            lines = export_jsonl(inspector, queue, state, filters=filters, limit=limit, stats=stats)
+        if output and output != "-":
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as target:
+                    target.writelines(lines)
+            except OSError as exc:
+                raise CommandError(f"cannot write {output}: {exc.strerror}") from exc
+        else:
+            for line in lines:
+                self.stdout.write(line, ending="")
+        more = "; stopped at --limit" if stats.limit_reached else ""
+        where = f" to {output}" if output and output != "-" else ""
+        self.stderr.write(
+            f"Exported {stats.exported} {state} tasks of queue {queue!r}{where} "
+            f"(scanned {stats.scanned}, skipped {stats.skipped} unreadable){more}."
+        )
+
+    def handle_import(
+        self,
+        inspector: Inspector,
+        *,
+        file: str,
+        queue: str | None,
+        keep_ids: bool,
+        keep_schedule: bool,
+        dry_run: bool,
+        json: bool,
+        **_: Any,
+    ) -> None:
+        client = Client(inspector.store.client)
+        with ExitStack() as stack:
+            if file == "-":
+                source: IO[bytes] = sys.stdin.buffer
+            else:
+                try:
+                    source = stack.enter_context(open(file, "rb"))
+                except OSError as exc:
+                    raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
+            result = import_tasks(
+                source,
+                client,
+                queue=queue,
+                keep_ids=keep_ids,
+                as_pending=not keep_schedule,
+                dry_run=dry_run,
+                inspector=inspector,
+            )
+        if json:
+            self.emit_json(result)
+            return
+        self._import_summary(result)
+
+    def _import_summary(self, result: ImportResult) -> None:
+        verb = "Would enqueue" if result.dry_run else "Enqueued"
+        self.stdout.write(
+            f"{verb} {result.enqueued} of {result.read} tasks; "
+            f"skipped {result.skipped_count}, malformed {result.malformed_count}."
+        )
+        for reason, count in result.skipped_by_reason.items():
+            self.stdout.write(f"  skipped {count}: {reason}")
+        for problem in result.skipped:
+            self.stdout.write(f"  line {problem.line}: {problem.task_id}: {problem.reason}")
+        for problem in result.malformed:
+            self.stdout.write(f"  line {problem.line}: malformed: {problem.reason}")
+        listed = len(result.skipped) + len(result.malformed)
+        if listed < result.skipped_count + result.malformed_count:
+            self.stdout.write(f"  (only the first {listed} problems are listed)")
+        if result.complete is False:
+            self.stderr.write(
+                "Warning: the file does not end with the export's end line (or its count "
+                "differs): it may have been cut short."
+            )
 
 
 def _action_options(options: dict[str, Any]) -> dict[str, Any]:
