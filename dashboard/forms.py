@@ -96,6 +96,9 @@ class AuditFilterForm(forms.Form):
 MAX_SECONDS = 100 * 365 * 24 * 3600  # far beyond any real option, far below an overflow
 _MOMENT_WIDGET = {"type": "datetime-local", "step": "1"}
 _MOMENT_FORMAT = "%Y-%m-%dT%H:%M:%S"
+# A clone of a task enqueued with a unique lock proposes this TTL: asynq keeps the lock's key
+# with the task (TaskInfo.unique_key) but not its TTL.
+CLONE_UNIQUE_TTL = 3600
 
 
 class EnqueueForm(forms.Form):
@@ -247,6 +250,7 @@ def initial_from_task(task: TaskInfo) -> dict[str, Any]:
         "timeout": int(task.timeout.total_seconds()) or None,
         "deadline": task.deadline,
         "retention": int(task.retention.total_seconds()) or None,
+        "unique": CLONE_UNIQUE_TTL if task.unique_key else None,
         "group": task.group or None,
         "headers": "".join(f"{k}={v}\n" for k, v in sorted(task.headers.items())),
         "source": f"task {task.id} of queue {task.queue}",

@@ -284,6 +284,7 @@ def plan_enqueue(task: Task, options: EnqueueOptions, now: float) -> EnqueuePlan
         headers=dict(opts.headers),
         state=state,
         next_process_at=next_process_at,
+        unique_key=unique_key,
     )
     return EnqueuePlan(write=write, info=info)
 

@@ -45,6 +45,11 @@ class TaskInfo:
     retention: timedelta = timedelta(0)
     completed_at: datetime | None = None
     result: bytes | None = None
+    unique_key: str = ""
+    """The unique lock's Redis key when the task was enqueued with ``unique``, else ``""``.
+
+    asynq stores the key but not the lock's TTL; the lock may since have expired or been released.
+    """
 
     @classmethod
     def from_message(
@@ -75,4 +80,5 @@ class TaskInfo:
             retention=timedelta(seconds=msg.retention),
             completed_at=from_unix(msg.completed_at),
             result=result or None,
+            unique_key=msg.unique_key,
         )

@@ -12,6 +12,9 @@ Asynqmon has two ways of writing a time, and scripts depend on both:
 Payloads and results are shown as text when they are UTF-8 without control characters other than
 whitespace, else as Asynqmon's ``"non-printable bytes"``. Unlike Asynqmon's default formatter,
 newlines and tabs do not hide a pretty-printed JSON payload (asynqmon#244) and nothing is truncated.
+A formatter configured for the task type (``QUEUECORE["PAYLOAD_FORMATTERS"]`` /
+``["RESULT_FORMATTERS"]``, Asynqmon's PayloadFormatter/ResultFormatter) gives the string instead;
+one that fails leaves the default.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dashboard.formatters import PAYLOAD, RESULT, formatted_text
 from queuecore import TaskInfo, TaskState
 from queuecore.inspection import (
     DailyStats,
@@ -55,6 +59,12 @@ def printable(data: bytes | None) -> str:
         if unicodedata.category(ch)[0] in ("C", "Z"):
             return NON_PRINTABLE
     return text
+
+
+def formatted(setting: str, task_type: str, data: bytes | None) -> str:
+    """The configured formatter's text for ``task_type``, else :func:`printable`."""
+    text = formatted_text(setting, task_type, data)
+    return printable(data) if text is None else text
 
 
 def _utc(value: datetime) -> datetime:
@@ -169,7 +179,7 @@ def base_task(task: TaskInfo) -> JSON:
     return {
         "id": task.id,
         "type": task.type,
-        "payload": printable(task.payload),
+        "payload": formatted(PAYLOAD, task.type, task.payload),
         "queue": task.queue,
         "max_retry": task.max_retry,
         "retried": task.retried,
@@ -197,7 +207,7 @@ def list_task(task: TaskInfo, now: datetime) -> JSON:
         row["last_failed_at"] = go_time(task.last_failed_at)
     elif state is TaskState.COMPLETED:
         row["completed_at"] = go_time(task.completed_at)
-        row["result"] = printable(task.result)
+        row["result"] = formatted(RESULT, task.type, task.result)
         row["ttl_seconds"] = ttl_seconds(task, now)
     elif state is TaskState.AGGREGATING:
         row["group"] = task.group
@@ -210,7 +220,7 @@ def task_detail(task: TaskInfo, now: datetime) -> JSON:
         "id": task.id,
         "queue": task.queue,
         "type": task.type,
-        "payload": printable(task.payload),
+        "payload": formatted(PAYLOAD, task.type, task.payload),
         "state": task.state.value,
         "max_retry": task.max_retry,
         "retried": task.retried,
@@ -220,7 +230,7 @@ def task_detail(task: TaskInfo, now: datetime) -> JSON:
         "deadline": rfc3339(task.deadline),
         "next_process_at": rfc3339(task.next_process_at),
         "completed_at": rfc3339(task.completed_at),
-        "result": printable(task.result),
+        "result": formatted(RESULT, task.type, task.result),
         "ttl_seconds": ttl_seconds(task, now),
     }
 
@@ -230,7 +240,7 @@ def worker_info(worker: WorkerInfo) -> JSON:
         "task_id": worker.task_id,
         "queue": worker.queue,
         "task_type": worker.task_type,
-        "task_payload": printable(worker.task_payload),
+        "task_payload": formatted(PAYLOAD, worker.task_type, worker.task_payload),
         "start_time": rfc3339(worker.started),
     }
 
@@ -254,7 +264,7 @@ def scheduler_entry(entry: SchedulerEntry) -> JSON:
         "id": entry.id,
         "spec": entry.spec,
         "task_type": entry.task_type,
-        "task_payload": printable(entry.task_payload),
+        "task_payload": formatted(PAYLOAD, entry.task_type, entry.task_payload),
         "options": list(entry.options),
         "next_enqueue_at": rfc3339(entry.next_enqueue_at),
     }

@@ -29,6 +29,10 @@ class BytesView:
     """What "copy raw" copies: the exact text, or plain hex for binary."""
     preview: str
     collapsed: bool
+    formatter: str = ""
+    """The configured formatter whose output ``shown`` is (dashboard.formatters), if any."""
+    note: str = ""
+    """Why a configured formatter's output is not shown (it failed), shown beside the bytes."""
 
 
 def describe_bytes(data: bytes | None) -> BytesView:
@@ -53,7 +57,7 @@ def describe_bytes(data: bytes | None) -> BytesView:
         length=len(data),
         shown=shown,
         raw_text=text,
-        preview=_preview(" ".join(text.split())),
+        preview=compact_preview(text),
         collapsed=len(data) > COLLAPSE_BYTES,
     )
 
@@ -67,6 +71,11 @@ def _binary(data: bytes) -> BytesView:
         preview=_preview(data[:48].hex(" ")),
         collapsed=len(data) > COLLAPSE_BYTES,
     )
+
+
+def compact_preview(text: str) -> str:
+    """One line: whitespace runs folded to a space, cut at PREVIEW_CHARS."""
+    return _preview(" ".join(text.split()))
 
 
 def _preview(text: str) -> str:

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from dashboard.formatters import payload_view
 from dashboard.presenters.formatting import format_bytes
-from dashboard.presenters.payloads import BytesView, describe_bytes
+from dashboard.presenters.payloads import BytesView
 from queuecore.inspection import RedisInfo, SchedulerEntry, ServerInfo, WorkerInfo
 
 
@@ -53,7 +54,8 @@ def server_rows(servers: Iterable[ServerInfo]) -> list[ServerRow]:
                 queues=", ".join(f"{name}: {weight}" for name, weight in weights),
                 busy=len(server.active_workers),
                 workers=tuple(
-                    WorkerRow(w, describe_bytes(w.task_payload)) for w in server.active_workers
+                    WorkerRow(w, payload_view(w.task_type, w.task_payload))
+                    for w in server.active_workers
                 ),
                 status_label=label,
                 status_tone=tone,
@@ -69,7 +71,7 @@ class SchedulerRow:
 
 
 def scheduler_rows(entries: Iterable[SchedulerEntry]) -> list[SchedulerRow]:
-    return [SchedulerRow(e, describe_bytes(e.task_payload)) for e in entries]
+    return [SchedulerRow(e, payload_view(e.task_type, e.task_payload)) for e in entries]
 
 
 # The cards Asynqmon shows, in its order: (label, INFO field, how to show it).

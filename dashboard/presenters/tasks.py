@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dashboard.access import ACTIONS_BY_STATE, Abilities, TaskAction
-from dashboard.presenters.payloads import BytesView, describe_bytes
+from dashboard.formatters import payload_view, result_view
+from dashboard.links import TaskLink, task_links
+from dashboard.presenters.payloads import BytesView
 from queuecore import TaskInfo, TaskState
 from queuecore.inspection import GroupInfo, QueueInfo, WorkerInfo
 
@@ -133,7 +135,7 @@ def _cells(task: TaskInfo, now: datetime, worker: WorkerInfo | None) -> tuple[Ce
         case TaskState.COMPLETED:
             return (
                 Cell("time", task.completed_at),
-                Cell("bytes", describe_bytes(task.result)),
+                Cell("bytes", result_view(task.type, task.result)),
                 Cell("ttl", remaining_retention(task, now)),
             )
     raise ValueError(f"unknown state {task.state}")
@@ -185,7 +187,7 @@ def build_rows(
     return tuple(
         TaskRow(
             task=task,
-            payload=describe_bytes(task.payload),
+            payload=payload_view(task.type, task.payload),
             cells=_cells(task, now, workers.get(task.id)),
             actions=tuple(a for a in allowed if not (a is TaskAction.CANCEL and task.is_orphaned)),
         )
@@ -214,16 +216,19 @@ class TaskDetail:
     result: BytesView
     retention_left: timedelta | None
     actions: tuple[TaskAction, ...]
+    links: tuple[TaskLink, ...] = ()
 
 
 def task_detail(task: TaskInfo, can: Abilities, now: datetime) -> TaskDetail:
     actions = tuple(a for a in ACTIONS_BY_STATE[task.state] if can.task_action(a, task.state))
     if task.is_orphaned:
         actions = tuple(a for a in actions if a is not TaskAction.CANCEL)
+    payload = payload_view(task.type, task.payload)
     return TaskDetail(
         task=task,
-        payload=describe_bytes(task.payload),
-        result=describe_bytes(task.result),
+        payload=payload,
+        result=result_view(task.type, task.result),
         retention_left=remaining_retention(task, now),
         actions=actions,
+        links=task_links(task, payload.shown if payload.formatter else None),
     )

@@ -16,7 +16,7 @@ from dashboard.access import Abilities
 from dashboard.audit import audited, new_entry
 from dashboard.connection import client, inspector
 from dashboard.cron_options import enqueue_keywords
-from dashboard.forms import EnqueueForm, initial_from_task
+from dashboard.forms import CLONE_UNIQUE_TTL, EnqueueForm, initial_from_task
 from dashboard.http import action_reply, dashboard_view
 from dashboard.presenters.actions import Confirmation
 from dashboard.views.actions import require
@@ -73,6 +73,13 @@ def clone(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
     require(request, Abilities.of(request.user).operate, "clone_task", queue)
     task = inspector().get_task_info(queue, task_id)
     form = EnqueueForm(initial=initial_from_task(task))
+    if task.unique_key:
+        form.fields["unique"].help_text = (
+            f"The original was enqueued with a unique lock ({task.unique_key}). asynq does not "
+            f"keep the lock's TTL, so {CLONE_UNIQUE_TTL // 3600} hour is proposed. While the "
+            "original holds the lock the copy is refused as a duplicate; clear this field to "
+            "enqueue it without a lock."
+        )
     return _form_page(request, form, cloned=task)
 
 

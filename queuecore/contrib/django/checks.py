@@ -10,6 +10,11 @@ IDs are stable; the backend's own checks use queuecore.W101/W102.
 * queuecore.E005  GROUP_AGGREGATOR cannot be imported or is not callable
 * queuecore.E006  GROUP_GRACE_PERIOD / GROUP_MAX_DELAY / GROUP_MAX_SIZE out of range
 * queuecore.E007  SHUTDOWN_TIMEOUT is not a non-negative number of seconds
+* queuecore.E008  PAYLOAD_FORMATTERS / RESULT_FORMATTERS: not a mapping, a bad pattern, or a
+                  formatter that cannot be imported or is not callable
+* queuecore.E009  TASK_LINKS: not a list of {"label", "url"}, a url that is not http(s), or an
+                  unknown placeholder
+* queuecore.E010  HEALTH is not a mapping of HealthThresholds fields to valid values
 * queuecore.W001  READ_ONLY is not a bool
 * queuecore.W002  STRICT_PRIORITY is not a bool
 * queuecore.W003  QUEUECORE has a key queuecore does not know (a typo is otherwise silent)
@@ -140,6 +145,53 @@ def check_groups() -> list[checks.CheckMessage]:
     return [_error(problem, "E006") for problem in problems]
 
 
+def check_formatters() -> list[checks.CheckMessage]:
+    from queuecore.contrib.django import display
+
+    messages: list[checks.CheckMessage] = []
+    for setting in display.FORMATTER_SETTINGS:
+        try:
+            entries = display.formatter_entries(setting)
+        except ImproperlyConfigured as exc:
+            messages.append(_error(str(exc), "E008"))
+            continue
+        for pattern, value in entries.items():
+            try:
+                display.load_formatter(setting, display.check_pattern(setting, pattern), value)
+            except ImproperlyConfigured as exc:
+                messages.append(_error(str(exc), "E008"))
+    return messages
+
+
+def check_links() -> list[checks.CheckMessage]:
+    from queuecore.contrib.django import display
+
+    try:
+        entries = display.link_entries()
+    except ImproperlyConfigured as exc:
+        return [_error(str(exc), "E009")]
+    messages: list[checks.CheckMessage] = []
+    for index, entry in enumerate(entries):
+        try:
+            display.parse_link(entry, index)
+        except ImproperlyConfigured as exc:
+            messages.append(_error(str(exc), "E009"))
+    return messages
+
+
+def check_health() -> list[checks.CheckMessage]:
+    value = queuecore_setting("HEALTH")
+    if value is None or value == {}:
+        return []  # the defaults; spares runworker's checks the scheduler's imports
+    from queuecore.health import HealthThresholds
+
+    try:
+        HealthThresholds.from_mapping(value)
+    except (QueueCoreError, TypeError) as exc:
+        return [_error(f'QUEUECORE["HEALTH"]: {exc}', "E010")]
+    return []
+
+
 def check_keys() -> list[checks.CheckMessage]:
     configured = getattr(settings, "QUEUECORE", {}) or {}
     unknown = sorted(str(key) for key in configured if key not in KNOWN_KEYS)
@@ -149,7 +201,16 @@ def check_keys() -> list[checks.CheckMessage]:
 @checks.register("queuecore")
 def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
-    for check in (check_redis, check_queues, check_numbers, check_schedule, check_groups):
+    for check in (
+        check_redis,
+        check_queues,
+        check_numbers,
+        check_schedule,
+        check_groups,
+        check_formatters,
+        check_links,
+        check_health,
+    ):
         messages.extend(check())
     messages.extend(check_keys())
     return messages

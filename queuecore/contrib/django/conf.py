@@ -28,6 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "GROUP_GRACE_PERIOD": 60,
     "GROUP_MAX_DELAY": 0,
     "GROUP_MAX_SIZE": 0,
+    # Dashboard display (see queuecore.contrib.django.display): {task-type pattern: dotted path
+    # of fn(task_type, data)} for payloads and results, and [{"label", "url"}] links per task.
+    "PAYLOAD_FORMATTERS": {},
+    "RESULT_FORMATTERS": {},
+    "TASK_LINKS": [],
+    # Health findings thresholds: {field of queuecore.health.HealthThresholds: value}; fields not
+    # given keep their documented defaults.
+    "HEALTH": {},
 }
 
 
