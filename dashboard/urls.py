@@ -9,7 +9,7 @@ from dashboard.converters import (
     QueueActionConverter,
     StateConverter,
 )
-from dashboard.views import account, actions, breakdown, create, pages
+from dashboard.views import account, actions, breakdown, create, findings, pages
 
 register_converter(NameConverter, "name")
 register_converter(StateConverter, "state")
@@ -21,6 +21,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
+    path("findings/", findings.findings, name="findings"),
     path("enqueue/", create.enqueue, name="enqueue"),
     path("queues/<name:queue>/", pages.queue_detail, name="queue"),
     path("queues/<name:queue>/jump", pages.jump, name="jump"),

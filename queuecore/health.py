@@ -31,6 +31,7 @@ scheduler that died moments ago. Entries whose spec cannot be read are skipped.
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -259,6 +260,7 @@ def _queue_findings(
         )
     elif q.pending > 0 and q.queue not in running:
         blocked = True
+        command = f"manage.py runworker --queues {shlex.quote(q.queue)}"
         why = (
             "every server listing it is stopped or shutting down"
             if q.queue in idle
@@ -274,7 +276,7 @@ def _queue_findings(
                     f"{_seconds(waited)}, and {why}."
                 ),
                 action=(
-                    f"Start a worker that consumes it (manage.py runworker --queues {q.queue}) "
+                    f"Start a worker that consumes it ({command}) "
                     "or add it to a running worker's queues."
                 ),
             )
