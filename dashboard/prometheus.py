@@ -197,7 +197,9 @@ class PrometheusClient:
         try:
             reason = str(json.loads(body).get("error") or exc.reason)
         except (ValueError, AttributeError):
-            reason = body.decode("utf-8", "replace").strip() or str(exc.reason)
+            # A proxy's or web server's HTML error page says nothing its status does not.
+            plain = exc.headers.get_content_type() == "text/plain"
+            reason = (plain and body.decode("utf-8", "replace").strip()) or str(exc.reason)
         return f'failed to fetch "{query}": Prometheus answered {exc.code}: {reason}'
 
     def _decoded(self, query: str, body: bytes) -> dict[str, Any]:

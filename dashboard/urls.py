@@ -9,7 +9,7 @@ from dashboard.converters import (
     QueueActionConverter,
     StateConverter,
 )
-from dashboard.views import account, actions, breakdown, create, findings, pages
+from dashboard.views import account, actions, breakdown, create, findings, metrics, pages
 
 register_converter(NameConverter, "name")
 register_converter(StateConverter, "state")
@@ -53,6 +53,7 @@ urlpatterns = [
     path("schedulers/<name:entry_id>/history/", pages.scheduler_history, name="scheduler-history"),
     path("schedulers/<name:entry_id>/run", create.run_entry, name="scheduler-run"),
     path("redis/", pages.redis, name="redis"),
+    path("prometheus/", metrics.metrics_page, name="metrics"),
     path("settings/", account.user_settings, name="settings"),
     path("audit/", account.audit_log, name="audit"),
 ]
