@@ -212,6 +212,10 @@ def _seconds(value: float) -> str:
     return format_duration(timedelta(seconds=round(value)))
 
 
+def _tasks(count: int, state: str) -> str:
+    return f"{count} {state} task{'' if count == 1 else 's'}"
+
+
 def _percent(value: float) -> str:
     return f"{value:.1f} %".replace(".0 %", " %")
 
@@ -252,7 +256,7 @@ def _queue_findings(
                 severity=Severity.WARNING,
                 queue=q.queue,
                 message=(
-                    f"Queue {q.queue} is paused with {q.pending} pending tasks, the oldest "
+                    f"Queue {q.queue} is paused with {_tasks(q.pending, 'pending')}, the oldest "
                     f"waiting {_seconds(waited)}."
                 ),
                 action="Unpause the queue when it should be processed again.",
@@ -272,7 +276,7 @@ def _queue_findings(
                 severity=Severity.CRITICAL,
                 queue=q.queue,
                 message=(
-                    f"Queue {q.queue} has {q.pending} pending tasks, the oldest waiting "
+                    f"Queue {q.queue} has {_tasks(q.pending, 'pending')}, the oldest waiting "
                     f"{_seconds(waited)}, and {why}."
                 ),
                 action=(
@@ -341,7 +345,7 @@ def _queue_findings(
                 severity=level,
                 queue=q.queue,
                 message=(
-                    f"Queue {q.queue} holds {q.archived} archived tasks, {_percent(fill)} of "
+                    f"Queue {q.queue} holds {_tasks(q.archived, 'archived')}, {_percent(fill)} of "
                     f"asynq's cap of {t.archive_cap}, beyond which the oldest are deleted."
                 ),
                 action="Run or delete archived tasks once their cause is fixed.",

@@ -72,7 +72,7 @@ def test_a_warning_fails_only_when_asked_to_fail_on_warnings(paused_backlog: Non
     code, out = health()
     assert code == 0  # the default level is critical
     assert out.splitlines()[0].split() == ["WARNING", "paused_backlog", "queue", "held"]
-    assert "Queue held is paused with 1 pending tasks" in out
+    assert "Queue held is paused with 1 pending task" in out
     assert "Action: Unpause the queue" in out
     assert health("--fail-on", "warning")[0] == 1
     assert health("--fail-on", "critical")[0] == 0

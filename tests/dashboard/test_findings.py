@@ -101,7 +101,7 @@ def test_findings_are_escaped_counted_and_linked_to_their_queue(
     assert '<span class="badge badge-warn">1 warning</span>' in body
     critical, warning = items(body)
     assert 'data-rule="no_consumer"' in critical
-    assert html.escape(f"Queue {HOSTILE} has 1 pending tasks") in critical
+    assert html.escape(f"Queue {HOSTILE} has 1 pending task") in critical
     url = reverse("dashboard:queue", args=[HOSTILE]) + "?state=pending"
     assert f'href="{html.escape(url)}">Queue {html.escape(HOSTILE)}</a>' in critical
     assert 'data-rule="paused_backlog"' in warning
