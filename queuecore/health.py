@@ -111,8 +111,9 @@ class HealthThresholds:
     archive_cap: int = ASYNQ_ARCHIVE_CAP
     archive_warning: float = 80.0
     archive_critical: float = 100.0
-    # Active tasks examined per queue for expired leases (the first page, oldest first).
-    orphan_scan: int = 100
+    # Active tasks examined per queue for expired leases: the first page, oldest first, which is
+    # where a dead worker's tasks sit. Each is decoded, so this bounds the cost of every poll.
+    orphan_scan: int = 20
     # A scheduler entry is stalled once this many ticks after its overdue next enqueue time
     # have passed too.
     cron_missed_intervals: int = 2
