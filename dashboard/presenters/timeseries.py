@@ -15,10 +15,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from dashboard.presenters.charts import WIDTH, Label
+from dashboard.presenters.charts import Label
 from dashboard.presenters.formatting import format_bytes, format_duration
 
-LEFT = 62.0
+# Narrower than the overview's charts: nine of them share the page, three to a row.
+WIDTH = 400
+LEFT = 58.0
 TOP = 8.0
 RIGHT = 8.0
 PLOT_HEIGHT = 150.0
@@ -121,7 +123,7 @@ def format_value(value: float, unit: str) -> str:
     if unit == "ratio":
         return f"{value:.1%}"
     if unit == "per_second":
-        return f"{value:.3g}/s"
+        return "<0.001/s" if 0 < value < 0.001 else f"{value:.3g}/s"
     if value == int(value):
         return f"{int(value):,}"
     return f"{value:.2f}"
@@ -136,6 +138,16 @@ def nice_ceiling(value: float) -> float:
         if value <= factor * magnitude:
             return float(factor * magnitude)
     raise AssertionError("unreachable")
+
+
+def axis_top(value: float, unit: str) -> float:
+    """A round top for the y axis; bytes round in KB/MB/GB so the labels stay round too."""
+    if unit != "bytes" or value < 1024:
+        return nice_ceiling(value)
+    scale = 1024.0
+    while value / scale >= 1024:
+        scale *= 1024
+    return nice_ceiling(value / scale) * scale
 
 
 def samples(series: Mapping[str, Any]) -> list[tuple[float, float]]:
@@ -172,7 +184,7 @@ def line_chart(
     labelled = sorted(zip(series_labels(result), result, strict=True), key=lambda p: p[0])
     points = [(label, samples(series)) for label, series in labelled]
     biggest = max((v for _, found in points for _, v in found), default=0.0)
-    top = nice_ceiling(biggest)
+    top = axis_top(biggest, spec.unit)
     plot_right = WIDTH - RIGHT
     span = max(end - start, 1)
 
