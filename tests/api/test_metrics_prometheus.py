@@ -11,6 +11,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from dashboard import prometheus as prom
+from queuecore.contrib.django.checks import check_queuecore_settings
 from tests.support import prometheus as prom_fixture
 from tests.support.prometheus import (  # noqa: F401 (fixtures)
     ScrapedQueue,
@@ -257,3 +258,21 @@ def test_the_window_defaults_to_the_last_hour_ending_now() -> None:
     assert (window.start, window.end, window.step, window.queues) == (996_400, 1_000_000, 10, ())
     listed = prom.parse_window(duration="60", endtime="500", queues=["a,b", "c", "a"], now=9)
     assert (listed.start, listed.end, listed.queues) == (440, 500, ("a", "b", "c"))
+
+
+@pytest.mark.parametrize(
+    ("url", "ids"),
+    [
+        ("", []),
+        ("http://127.0.0.1:9090", []),
+        ("https://prometheus.example.com/prefix", []),
+        ("127.0.0.1:9090", ["queuecore.E011"]),
+        ("file:///etc/passwd", ["queuecore.E011"]),
+        (9090, ["queuecore.E011"]),
+    ],
+)
+def test_manage_py_check_reports_a_prometheus_url_that_is_not_http(
+    settings: Any, url: object, ids: list[str]
+) -> None:
+    settings.QUEUECORE = {**settings.QUEUECORE, "PROMETHEUS_URL": url}
+    assert [m.id for m in check_queuecore_settings()] == ids

@@ -15,6 +15,7 @@ IDs are stable; the backend's own checks use queuecore.W101/W102.
 * queuecore.E009  TASK_LINKS: not a list of {"label", "url"}, a url that is not http(s), or an
                   unknown placeholder
 * queuecore.E010  HEALTH is not a mapping of HealthThresholds fields to valid values
+* queuecore.E011  PROMETHEUS_URL is not "" or an http(s) URL with a host
 * queuecore.W001  READ_ONLY is not a bool
 * queuecore.W002  STRICT_PRIORITY is not a bool
 * queuecore.W003  QUEUECORE has a key queuecore does not know (a typo is otherwise silent)
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
@@ -198,6 +200,22 @@ def check_keys() -> list[checks.CheckMessage]:
     return [_warning(f'QUEUECORE has an unknown key "{key}"', "W003") for key in unknown]
 
 
+def check_prometheus() -> list[checks.CheckMessage]:
+    value = queuecore_setting("PROMETHEUS_URL")
+    if value is None or value == "":
+        return []
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return [
+            _error(
+                'QUEUECORE["PROMETHEUS_URL"] must be "" or the Prometheus server\'s http(s) URL, '
+                f"e.g. http://127.0.0.1:9090; got {value!r}",
+                "E011",
+            )
+        ]
+    return []
+
+
 @checks.register("queuecore")
 def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
@@ -210,6 +228,7 @@ def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         check_formatters,
         check_links,
         check_health,
+        check_prometheus,
     ):
         messages.extend(check())
     messages.extend(check_keys())
