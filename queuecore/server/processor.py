@@ -638,19 +638,34 @@ class Processor:
                     self.processed += 1
         unacked[:] = unwritten
         got = 0
+        # On a Redis Cluster, a queue whose node is down must not stop the claim from the queues
+        # of healthy nodes: skip it, and back off only when no queue gave anything. (On one
+        # server every queue is behind the same connection: stop at the first failure.)
+        unreachable: RedisUnavailableError | None = None
         if claim_index >= 0:
             claimed = results[claim_index]
-            if isinstance(claimed, QueueCoreError):
+            if isinstance(claimed, RedisUnavailableError) and self.store.is_cluster:
+                unreachable = claimed
+            elif isinstance(claimed, QueueCoreError):
                 raise claimed
-            got = self._dispatch(order[0], claimed, now, lease_expiry)
+            else:
+                got = self._dispatch(order[0], claimed, now, lease_expiry)
             for qname in order[1:]:
                 if got >= asked:
                     break
-                more = self.store.dequeue(qname, lease_expiry, asked - got)
+                try:
+                    more = self.store.dequeue(qname, lease_expiry, asked - got)
+                except RedisUnavailableError as exc:
+                    if not self.store.is_cluster:
+                        raise
+                    unreachable = unreachable or exc
+                    continue
                 got += self._dispatch(qname, more, now, lease_expiry)
         if unwritten:
             # Back off before sending them again (the loop's Redis-unavailable path).
             raise RedisUnavailableError(f"{len(unwritten)} acknowledgements not written")
+        if unreachable is not None and got == 0:
+            raise unreachable
         return (got, asked) if claim_index >= 0 else (0, 0)
 
     @staticmethod

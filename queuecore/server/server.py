@@ -114,6 +114,7 @@ class Server:
                 interval=cfg.aggregator_tick,
             )
         self._client: Any = None
+        self._client_lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -355,8 +356,10 @@ class Server:
         return ready
 
     def _default_enqueue(self, task: Any, queue: str) -> Any:
-        if self._client is None:
-            from queuecore.client import Client
+        # Aggregation passes may overlap (asynq allows 3 at once): make the one client once.
+        with self._client_lock:
+            if self._client is None:
+                from queuecore.client import Client
 
-            self._client = Client(self.store.client, clock=self.clock)
+                self._client = Client(self.store.client, clock=self.clock)
         return self._client.enqueue(task, queue=queue)
