@@ -9,7 +9,7 @@ from dashboard.converters import (
     QueueActionConverter,
     StateConverter,
 )
-from dashboard.views import account, actions, breakdown, create, findings, metrics, pages
+from dashboard.views import account, actions, breakdown, create, export, findings, metrics, pages
 
 register_converter(NameConverter, "name")
 register_converter(StateConverter, "state")
@@ -23,9 +23,11 @@ urlpatterns = [
     path("", pages.overview, name="overview"),
     path("findings/", findings.findings, name="findings"),
     path("enqueue/", create.enqueue, name="enqueue"),
+    path("import/", export.import_page, name="import"),
     path("queues/<name:queue>/", pages.queue_detail, name="queue"),
     path("queues/<name:queue>/jump", pages.jump, name="jump"),
     path("queues/<name:queue>/breakdown", breakdown.breakdown, name="breakdown"),
+    path("queues/<name:queue>/export", export.export, name="export"),
     path("queues/<name:queue>/tasks/<name:task_id>/", pages.task_detail, name="task"),
     path(
         "queues/<name:queue>/tasks/<name:task_id>/raw/<part:part>", pages.task_raw, name="task-raw"
