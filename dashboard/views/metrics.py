@@ -103,7 +103,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         end = _end_from_input(request.GET["end"])
         url = reverse("dashboard:metrics") + _link(window.duration, end, window.queues)
         return redirect(url)
-    live = "endtime" not in request.GET
+    live = not request.GET.get("endtime")
     error = source = ""
     answers: dict[str, dict[str, object]] = {}
     try:
