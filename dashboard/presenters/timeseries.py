@@ -126,7 +126,7 @@ def format_value(value: float, unit: str) -> str:
         return "<0.001/s" if 0 < value < 0.001 else f"{value:.3g}/s"
     if value == int(value):
         return f"{int(value):,}"
-    return f"{value:.2f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def nice_ceiling(value: float) -> float:

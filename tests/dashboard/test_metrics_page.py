@@ -226,7 +226,8 @@ def test_series_are_sorted_and_coloured_and_an_empty_answer_is_an_empty_chart() 
         (0, "seconds", "0s"),
         (0.123456, "per_second", "0.123/s"),
         (1200, "count", "1,200"),
-        (2.5, "count", "2.50"),
+        (2.5, "count", "2.5"),
+        (0.004, "count", "0"),
     ],
 )
 def test_values_are_shown_in_their_unit(value: float, unit: str, shown: str) -> None:
