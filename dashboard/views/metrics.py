@@ -8,6 +8,7 @@ Like Asynqmon's page it is fetched when its controls change, not on the polling 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ PRESETS: tuple[tuple[int, str], ...] = ((3600, "1h"), (21600, "6h"), (86400, "1d
 MAX_DURATION = 400 * 86400
 # Datetimes stop at year 9999; a larger endtime cannot be labelled.
 MAX_ENDTIME = 253402300799
+UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+SPAN_PART = re.compile(r"(\d+)([wdhms])")
+SPAN = re.compile(r"(?:\d+[wdhms])+")
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class Controls:
     earlier: str
     later: str
     live_url: str
+    # "" while live: the form's empty end means now.
     end_value: str
+    span: str
     live: bool
     duration: int
     # None while live.
@@ -73,6 +79,32 @@ def _end_from_input(raw: str) -> int | None:
     return int(moment.timestamp())
 
 
+def _span_seconds(raw: str) -> int | None:
+    """The form's ``span`` ("90m", "1d12h", "3600") as seconds; "" keeps the duration."""
+    text = raw.strip().lower().replace(" ", "")
+    if not text:
+        return None
+    if text.isdigit():
+        seconds = int(text)
+    elif SPAN.fullmatch(text):
+        seconds = sum(int(n) * UNIT_SECONDS[u] for n, u in SPAN_PART.findall(text))
+    else:
+        raise BadRequest(f"duration must look like 90m, 6h or 1d12h, got {raw!r}")
+    if not 0 < seconds <= MAX_DURATION:
+        raise BadRequest(f"duration must be between 1 s and {MAX_DURATION // 86400} days")
+    return seconds
+
+
+def span_text(seconds: int) -> str:
+    """3600 -> "1h", 95400 -> "1d2h30m": the form's way of showing a duration."""
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, UNIT_SECONDS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
 def _known_queues() -> list[str]:
     # The charts come from Prometheus; Redis being down only empties the filter's choices.
     try:
@@ -98,10 +130,11 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         raise BadRequest(str(exc)) from None
     if window.duration > MAX_DURATION or not 0 <= window.end <= MAX_ENDTIME:
         raise BadRequest(f"duration must be at most {MAX_DURATION} s and endtime a real moment")
-    if "end" in request.GET:
-        # The custom end-time form: one canonical URL, with the moment as endtime.
-        end = _end_from_input(request.GET["end"])
-        url = reverse("dashboard:metrics") + _link(window.duration, end, window.queues)
+    if "end" in request.GET or "span" in request.GET:
+        # The custom window form: one canonical URL, with the API's duration and endtime.
+        end = _end_from_input(request.GET.get("end", ""))
+        duration = _span_seconds(request.GET.get("span", "")) or window.duration
+        url = reverse("dashboard:metrics") + _link(duration, end, window.queues)
         return redirect(url)
     live = not request.GET.get("endtime")
     error = source = ""
@@ -123,9 +156,10 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         earlier=_link(window.duration, window.end - window.duration, window.queues),
         later=_link(window.duration, None if later >= now else later, window.queues),
         live_url=_link(window.duration, None, window.queues),
-        end_value=timezone.localtime(datetime.fromtimestamp(window.end, UTC)).strftime(
-            "%Y-%m-%dT%H:%M"
-        ),
+        end_value=""
+        if live
+        else timezone.localtime(datetime.fromtimestamp(window.end, UTC)).strftime("%Y-%m-%dT%H:%M"),
+        span=span_text(window.duration),
         live=live,
         duration=window.duration,
         endtime=endtime,

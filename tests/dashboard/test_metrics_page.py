@@ -131,7 +131,36 @@ def test_a_chosen_end_time_redirects_to_the_window_with_that_endtime(
 
 
 @pytest.mark.parametrize(
-    "query", ["duration=abc", "endtime=x", "duration=-5", "duration=999999999", "end=yesterday"]
+    ("span", "seconds"), [("90m", "5400"), ("1d12h", "129600"), ("1w", "604800"), ("600", "600")]
+)
+def test_a_typed_duration_becomes_the_windows_duration_in_seconds(
+    viewer: Client, prometheus_at: Callable[[str], None], span: str, seconds: str
+) -> None:
+    prometheus_at(f"http://127.0.0.1:{free_port()}")
+    response = viewer.get(f"/prometheus/?span={span}&end=")
+    assert parse_qs(urlsplit(response["Location"]).query) == {"duration": [seconds]}
+
+
+def test_the_form_shows_the_duration_and_an_empty_end_while_live(
+    viewer: Client, prometheus_at: Callable[[str], None]
+) -> None:
+    prometheus_at(f"http://127.0.0.1:{free_port()}")
+    html = viewer.get("/prometheus/?duration=95400").content.decode()
+    assert 'name="span" value="1d2h30m"' in html
+    assert 'name="end" value=""' in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "duration=abc",
+        "endtime=x",
+        "duration=-5",
+        "duration=999999999",
+        "end=yesterday",
+        "span=forever",
+        "span=0m",
+    ],
 )
 def test_a_bad_window_is_a_400_banner(
     viewer: Client, prometheus_at: Callable[[str], None], query: str
