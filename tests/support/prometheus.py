@@ -1,6 +1,6 @@
 """A real Prometheus (Debian's ``prometheus`` package) scraping the live Django server's /metrics.
 
-``prometheus`` (session): one Prometheus on a free port, its TSDB in a temp dir, scraping
+``prometheus`` (module): one Prometheus on a free port, its TSDB in a temp dir, scraping
 ``live_server``'s ``/metrics`` every second with the bearer token :data:`TOKEN`. Missing binary:
 skip locally, fail under CI (as the redis fixture does; scripts/system-deps installs it).
 
@@ -158,14 +158,16 @@ def _unix(rfc3339: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
-# Test modules import the fixture, so pytest holds one definition per module; they share one
-# process (target -> [process, users]) and the last to finish stops it.
+# Test modules import the fixture, so pytest holds one definition per module. Module scope
+# stops Prometheus when the module's tests are done: left running, it would go on scraping the
+# live server through every later test (whose requests may not touch the database). Modules
+# running at the same time share one process (target -> [process, users]).
 _SHARED: dict[str, list[Any]] = {}
 
 
-@pytest.fixture(scope="session", name="prometheus")
+@pytest.fixture(scope="module", name="prometheus")
 def prometheus_fixture(live_server: Any) -> Iterator[PrometheusProcess]:
-    """One Prometheus for the session, scraping the live server's /metrics every second."""
+    """One Prometheus per test module, scraping the live server's /metrics every second."""
     if prometheus_binary() is None:
         message = "prometheus is not installed (scripts/system-deps installs it with apt-get)"
         if prometheus_missing_is_fatal():
