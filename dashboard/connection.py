@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from queuecore import Client, Inspector
@@ -13,28 +14,25 @@ from queuecore.inspection import QueueInfo
 
 _lock = threading.Lock()
 _inspectors: dict[str, Inspector] = {}
+_clients: dict[str, Client] = {}
 
 
-def inspector() -> Inspector:
+def _one_per_url[T](made: dict[str, T], make: Callable[[str], T]) -> T:
     url = redis_url()
     with _lock:
-        found = _inspectors.get(url)
+        found = made.get(url)
         if found is None:
-            found = _inspectors[url] = Inspector.from_url(url)
+            found = made[url] = make(url)
         return found
 
 
-_clients: dict[str, Client] = {}
+def inspector() -> Inspector:
+    return _one_per_url(_inspectors, Inspector.from_url)
 
 
 def client() -> Client:
     """The dashboard's one Client per Redis URL (for tasks created from the dashboard)."""
-    url = redis_url()
-    with _lock:
-        found = _clients.get(url)
-        if found is None:
-            found = _clients[url] = Client.from_url(url)
-        return found
+    return _one_per_url(_clients, Client.from_url)
 
 
 # Memory usage needs MEMORY USAGE sampling, which polling must not pay on every request: the
