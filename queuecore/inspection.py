@@ -20,6 +20,7 @@ __all__ = [
     "DailyStats",
     "ErrorSignature",
     "GroupInfo",
+    "LayoutReport",
     "QueueInfo",
     "QueueLocation",
     "RedisInfo",
@@ -348,3 +349,21 @@ class RedisInfo:
     @property
     def version(self) -> str:
         return self.info.get("redis_version", "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayoutReport:
+    """Which asynq data layout this Redis holds, as far as a bounded look can tell.
+
+    ``layout`` is one of the ``LAYOUT_*`` texts of ``queuecore.inspector``; ``findings`` says, in
+    words, each thing that does not fit asynq v0.22+'s layout (which v0.26 still uses) and
+    ``advice`` what to do about it. ``queues_checked`` of ``queues_total`` registered queues
+    were looked at.
+    """
+
+    layout: str
+    compatible: bool
+    findings: tuple[str, ...] = ()
+    advice: str = ""
+    queues_checked: int = 0
+    queues_total: int = 0

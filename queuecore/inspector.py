@@ -48,6 +48,7 @@ from queuecore.inspection import (
     DailyStats,
     ErrorSignature,
     GroupInfo,
+    LayoutReport,
     QueueInfo,
     QueueLocation,
     RedisInfo,
@@ -69,14 +70,15 @@ from queuecore.messages import (
     ServerInfo as ServerInfoMessage,
 )
 from queuecore.messages import (
-    WorkerInfo as WorkerInfoMessage,
-)
-from queuecore.messages import (
+    TaskMessage,
     decode_task_message,
     encode_task_message,
     timestamp_to_datetime,
 )
-from queuecore.rdb.inspect import InspectStore, TaskRow
+from queuecore.messages import (
+    WorkerInfo as WorkerInfoMessage,
+)
+from queuecore.rdb.inspect import InspectStore, LayoutProbe, QueueProbe, TaskRow
 from queuecore.taskinfo import TaskInfo, TaskState
 
 __all__ = [
@@ -85,8 +87,14 @@ __all__ = [
     "DEFAULT_GROUP_SCAN_BOUND",
     "DEFAULT_PAGE_SIZE",
     "DEFAULT_SEARCH_BUDGET",
+    "LAYOUT_COMPATIBLE",
+    "LAYOUT_DEADLINES",
+    "LAYOUT_EMPTY",
+    "LAYOUT_LIST_MESSAGES",
+    "LAYOUT_UNKNOWN",
     "Inspector",
     "Progress",
+    "judge_layout",
 ]
 
 DEFAULT_PAGE_SIZE = 30
@@ -102,6 +110,39 @@ SEARCH_READ_SIZE = 500
 DEFAULT_BREAKDOWN_BUDGET = 10_000
 # Tasks counted per script call of a breakdown: ~1 000 keeps each call to a few milliseconds.
 BREAKDOWN_READ_SIZE = 1_000
+
+# What layout_check() can report. asynq's key names, types and hash fields have not changed since
+# v0.22 (leases; v0.23 added groups), so data from any v0.22+ process reads as v0.26's (spec §0).
+LAYOUT_COMPATIBLE = "asynq>=0.22 (v0.26 compatible)"
+LAYOUT_LIST_MESSAGES = "older asynq (<0.18-style list messages)"
+LAYOUT_DEADLINES = "older asynq (v0.18-v0.21, deadlines instead of leases)"
+LAYOUT_EMPTY = "empty"
+LAYOUT_UNKNOWN = "unknown"
+# The layout check's bounds: queues looked at, members sampled per container, SCAN calls and size.
+LAYOUT_MAX_QUEUES = 20
+LAYOUT_SAMPLE = 2
+LAYOUT_SCAN_CALLS = 3
+LAYOUT_SCAN_COUNT = 100
+
+_LAYOUT_ADVICE = {
+    LAYOUT_LIST_MESSAGES: (
+        "This Redis holds tasks written by asynq older than v0.18, which stored whole messages in "
+        "its lists. Upgrade every asynq client and server to v0.22 or later (v0.26 recommended) "
+        "and drain or migrate the old tasks (asynq v0.18's CLI had `asynq migrate`), or point "
+        "QUEUECORE['REDIS_URL'] at the database your current asynq uses."
+    ),
+    LAYOUT_DEADLINES: (
+        "Some asynq servers are older than v0.22: they track running tasks in a deadlines zset "
+        "that this version neither reads nor recovers. Upgrade every asynq server to v0.22 or "
+        "later (v0.26 recommended)."
+    ),
+    LAYOUT_UNKNOWN: (
+        "Some asynq keys are not in the shape asynq v0.22+ writes. Check that "
+        "QUEUECORE['REDIS_URL'] points at asynq's own database (not one shared with another "
+        "application) and that every asynq process runs v0.22 or later; pages that read the "
+        "odd keys may show them as empty or skip their tasks."
+    ),
+}
 
 # Called after every chunk of an "all" action with (tasks done so far, tasks there at the start).
 Progress = Callable[[int, int], None]
@@ -867,6 +908,20 @@ class Inspector:
             )
         return events
 
+    # -- layout ---------------------------------------------------------------------------------
+
+    def layout_check(self) -> LayoutReport:
+        """Whether this Redis holds asynq v0.22+'s layout (the one v0.26 writes), from a bounded
+        look: a few TYPE/LRANGE/ZRANGE/EXISTS calls over at most LAYOUT_MAX_QUEUES queues and a
+        few small SCANs. Never KEYS; cheap enough for a page, though pages cache it."""
+        probe = self.store.layout_probe(
+            max_queues=LAYOUT_MAX_QUEUES,
+            sample=LAYOUT_SAMPLE,
+            scan_calls=LAYOUT_SCAN_CALLS,
+            scan_count=LAYOUT_SCAN_COUNT,
+        )
+        return judge_layout(probe)
+
     # -- Redis ----------------------------------------------------------------------------------
 
     def redis_info(self) -> RedisInfo:
@@ -884,6 +939,104 @@ class Inspector:
             queue_locations=locations,
             cluster_nodes=nodes,
         )
+
+
+def judge_layout(probe: LayoutProbe) -> LayoutReport:
+    """The layout a probe shows and, in words, every sign of another one."""
+    old_lists: list[str] = []
+    deadlines: list[str] = []
+    odd: list[str] = []
+    if probe.registry not in ("set", "none"):
+        odd.append(
+            f"{keys.ALL_QUEUES} is a {probe.registry}, not a set: queues cannot be listed "
+            "(asynq keeps its queue names in a set)"
+        )
+    for queue in probe.queues:
+        _judge_queue(queue, old_lists, deadlines, odd)
+    registered = {q.queue for q in probe.queues}
+    for name in probe.sampled_keys:
+        if name.startswith(f"{keys.ALL_QUEUES}:"):
+            old_lists.append(
+                f"key {name} looks like a very old asynq's per-queue message list "
+                "(before the {queue} key layout); not readable here"
+            )
+        elif name.startswith("asynq:{") and name.endswith("}") and ":" not in name[7:]:
+            qname = name[7:-1]
+            if qname not in registered:
+                old_lists.append(
+                    f"key {name} is asynq < 0.18's pending list of queue {qname!r}; "
+                    "not readable here"
+                )
+    findings = tuple(dict.fromkeys(old_lists + deadlines + odd))
+    if old_lists:
+        layout = LAYOUT_LIST_MESSAGES
+    elif deadlines:
+        layout = LAYOUT_DEADLINES
+    elif odd:
+        layout = LAYOUT_UNKNOWN
+    elif probe.queue_total or probe.sampled_keys:
+        layout = LAYOUT_COMPATIBLE
+    else:
+        layout = LAYOUT_EMPTY
+    return LayoutReport(
+        layout=layout,
+        compatible=layout in (LAYOUT_COMPATIBLE, LAYOUT_EMPTY),
+        findings=findings,
+        advice=_LAYOUT_ADVICE.get(layout, ""),
+        queues_checked=len(probe.queues),
+        queues_total=probe.queue_total,
+    )
+
+
+def _judge_queue(
+    queue: QueueProbe, old_lists: list[str], deadlines: list[str], odd: list[str]
+) -> None:
+    q = queue.queue
+    if queue.legacy_list == "list":
+        old_lists.append(
+            f"queue {q!r} has a list at {keys.legacy_queue_key(q)}, where asynq < 0.18 kept "
+            "its pending messages; not readable here"
+        )
+    if queue.deadlines == "zset":
+        deadlines.append(
+            f"queue {q!r} has {keys.deadlines_key(q)}: its active tasks are run by asynq "
+            "v0.18-v0.21 servers (v0.22 replaced deadlines with leases)"
+        )
+    for box in queue.containers:
+        state = box.key.rsplit(":", 1)[-1]
+        if box.found not in (box.expected, "none"):
+            odd.append(
+                f"queue {q!r}'s {state} key {box.key} is a {box.found}, not a {box.expected}: "
+                "not asynq's layout; its tasks cannot be read"
+            )
+            continue
+        kinds = {_encoded_kind(member) for member, has_record in box.members if not has_record}
+        kinds.discard(None)
+        if kinds:
+            what = " and ".join(sorted(k for k in kinds if k))
+            old_lists.append(
+                f"queue {q!r}'s {state} {box.expected} holds {what}-encoded messages instead "
+                "of task ids (asynq keeps ids there since v0.18): written by asynq < 0.18 or "
+                "a foreign client; not readable here"
+            )
+
+
+def _encoded_kind(member: bytes) -> str | None:
+    """Whether ``member`` is a whole task message (JSON or protobuf) rather than a task id."""
+    if member[:1] == b"{":
+        try:
+            document = json.loads(member)
+        except ValueError:
+            return None
+        # asynq < 0.18 marshalled its TaskMessage struct with Go's default field names.
+        if isinstance(document, dict) and "Type" in document and "Queue" in document:
+            return "JSON"
+        return None
+    msg = _parse(TaskMessage, member)
+    # An id that happens to parse as protobuf will not also carry a type, an id and a queue.
+    if msg is not None and msg.type and msg.id and msg.queue:
+        return "protobuf"
+    return None
 
 
 def _parse[M: Message](cls: type[M], blob: bytes) -> M | None:

@@ -136,3 +136,17 @@ def state_key(qname: str, state: str) -> str:
     if state not in ("pending", "active", *ZSET_STATES):
         raise ValueError(f"state {state!r} has no single container key")
     return f"{queue_key_prefix(qname)}{state}"
+
+
+# Keys of older asynq layouts, never written here: only the layout check reads them to tell an
+# old deployment apart from an incompatible one (spec §0, "Layout timeline").
+
+
+def legacy_queue_key(qname: str) -> str:
+    """asynq <= v0.17's pending list ``asynq:{q}``, holding encoded messages rather than ids."""
+    return f"asynq:{{{qname}}}"
+
+
+def deadlines_key(qname: str) -> str:
+    """asynq v0.18-v0.21's zset of active tasks, replaced by ``lease`` in v0.22."""
+    return f"{queue_key_prefix(qname)}deadlines"
