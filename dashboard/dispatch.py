@@ -5,18 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dashboard import recycle
 from dashboard.access import TaskAction
 from dashboard.operations import Progress, Work
 from queuecore import Inspector, TaskInfo, TaskState
 from queuecore.inspection import ActionOutcome
 
 
-def perform_one(insp: Inspector, action: TaskAction, task: TaskInfo) -> None:
+def perform_one(
+    insp: Inspector,
+    action: TaskAction,
+    task: TaskInfo,
+    recycle_bin: recycle.RecycleBin | None = None,
+) -> None:
+    """``recycle_bin``: where deletes keep their copies first (None: no copies)."""
     match action:
         case TaskAction.RUN:
             insp.run_task(task.queue, task.id)
         case TaskAction.ARCHIVE:
             insp.archive_task(task.queue, task.id)
+        case TaskAction.DELETE if recycle_bin is not None:
+            recycle.delete_one(insp, task, recycle_bin)
         case TaskAction.DELETE:
             insp.delete_task(task.queue, task.id)
         case TaskAction.CANCEL:
@@ -35,7 +44,11 @@ class SelectedOutcome:
 
 
 def perform_selected(
-    insp: Inspector, action: TaskAction, queue: str, ids: Sequence[str]
+    insp: Inspector,
+    action: TaskAction,
+    queue: str,
+    ids: Sequence[str],
+    recycle_bin: recycle.RecycleBin | None = None,
 ) -> SelectedOutcome:
     if action is TaskAction.CANCEL:
         active = {t.id for t in insp.list_tasks(queue, TaskState.ACTIVE, page_size=0)}
@@ -45,11 +58,14 @@ def perform_selected(
         return SelectedOutcome(
             [i for i in ids if i in active], [], [i for i in ids if i not in active]
         )
-    batch = {
-        TaskAction.RUN: insp.run_tasks,
-        TaskAction.ARCHIVE: insp.archive_tasks,
-        TaskAction.DELETE: insp.delete_tasks,
-    }[action](queue, ids)
+    if action is TaskAction.DELETE and recycle_bin is not None:
+        batch = recycle.delete_selected(insp, queue, ids, recycle_bin)
+    else:
+        batch = {
+            TaskAction.RUN: insp.run_tasks,
+            TaskAction.ARCHIVE: insp.archive_tasks,
+            TaskAction.DELETE: insp.delete_tasks,
+        }[action](queue, ids)
     by = batch.outcomes
     return SelectedOutcome(
         [i for i, o in by.items() if o is ActionOutcome.OK],
@@ -65,7 +81,12 @@ def count_in(insp: Inspector, queue: str, state: TaskState, group: str | None) -
 
 
 def all_work(
-    insp: Inspector, action: TaskAction, queue: str, state: TaskState, group: str | None
+    insp: Inspector,
+    action: TaskAction,
+    queue: str,
+    state: TaskState,
+    group: str | None,
+    recycle_bin: recycle.RecycleBin | None = None,
 ) -> Work:
     def work(progress: Progress) -> int:
         match action:
@@ -73,6 +94,8 @@ def all_work(
                 return insp.run_all(queue, state, group, progress=progress)
             case TaskAction.ARCHIVE:
                 return insp.archive_all(queue, state, group, progress=progress)
+            case TaskAction.DELETE if recycle_bin is not None:
+                return recycle.delete_all(insp, queue, state, group, recycle_bin, progress)
             case TaskAction.DELETE:
                 return insp.delete_all(queue, state, group, progress=progress)
             case TaskAction.CANCEL:

@@ -124,3 +124,34 @@ class AuditEntry(models.Model):
     def shown_outcome(self) -> str:
         """The outcome to show: "interrupted" for a running entry whose thread is gone."""
         return "interrupted" if self.interrupted else str(self.outcome)
+
+
+class DeletedTask(models.Model):
+    """A copy of a task deleted through the dashboard, kept for the recycle bin (dashboard.recycle).
+
+    ``record`` is the task in the export format (``queuecore.export.task_record``), which is what a
+    restore replays. Kept ``QUEUECORE["RECYCLE_BIN_HOURS"]``, then purged lazily.
+    """
+
+    queue = models.CharField(max_length=255)
+    state = models.CharField(max_length=16)
+    task_id = models.TextField()
+    type = models.TextField()
+    record = models.JSONField()
+    deleted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    # The deletion's audit entry; restore-all works per entry. Pruning the log keeps the copies.
+    audit = models.ForeignKey(
+        AuditEntry, null=True, on_delete=models.SET_NULL, related_name="deleted_tasks"
+    )
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        verbose_name = "deleted task"
+        verbose_name_plural = "recently deleted tasks"
+
+    def __str__(self) -> str:
+        return f"{self.queue}/{self.task_id} deleted by {self.username}"

@@ -28,9 +28,11 @@ PROGRESS_EVERY = 0.5
 
 Progress = Callable[..., None]
 Work = Callable[[Progress], int]
+# Given the count done, a sentence the audit entry adds to its detail (the recycle bin's tally).
+Note = Callable[[int], str]
 
 
-def run_now(entry: AuditEntry, work: Work) -> int:
+def run_now(entry: AuditEntry, work: Work, note: Note | None = None) -> int:
     """Run in this request; the audit entry is written whatever happens."""
     change = Change(total=entry.total)
     try:
@@ -39,23 +41,24 @@ def run_now(entry: AuditEntry, work: Work) -> int:
         change.outcome, change.detail = Outcome.FAILED, str(exc)
         raise
     finally:
+        _add_note(change, note)
         finish(entry, change)
     return change.count
 
 
-def start_background(entry: AuditEntry, work: Work) -> threading.Thread:
+def start_background(entry: AuditEntry, work: Work, note: Note | None = None) -> threading.Thread:
     """Save ``entry`` as running and do ``work`` in a thread that records progress on it."""
     entry.outcome = Outcome.RUNNING
     entry.heartbeat_at = timezone.now()
     entry.save()
     thread = threading.Thread(
-        target=_run, args=(entry, work), name=f"dashboard-op-{entry.pk}", daemon=True
+        target=_run, args=(entry, work, note), name=f"dashboard-op-{entry.pk}", daemon=True
     )
     thread.start()
     return thread
 
 
-def _run(entry: AuditEntry, work: Work) -> None:
+def _run(entry: AuditEntry, work: Work, note: Note | None = None) -> None:
     change = Change(total=entry.total)
     last = 0.0
 
@@ -73,5 +76,11 @@ def _run(entry: AuditEntry, work: Work) -> None:
         logger.exception("dashboard operation %s failed", entry.pk)
         change.outcome, change.detail = Outcome.FAILED, str(exc)
     finally:
+        _add_note(change, note)
         finish(entry, change)
         connection.close()
+
+
+def _add_note(change: Change, note: Note | None) -> None:
+    if note is not None:
+        change.detail = " ".join(part for part in (change.detail, note(change.count)) if part)

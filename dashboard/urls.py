@@ -9,7 +9,17 @@ from dashboard.converters import (
     QueueActionConverter,
     StateConverter,
 )
-from dashboard.views import account, actions, breakdown, create, export, findings, metrics, pages
+from dashboard.views import (
+    account,
+    actions,
+    breakdown,
+    create,
+    export,
+    findings,
+    metrics,
+    pages,
+    recycle,
+)
 
 register_converter(NameConverter, "name")
 register_converter(StateConverter, "state")
@@ -58,4 +68,5 @@ urlpatterns = [
     path("prometheus/", metrics.metrics_page, name="metrics"),
     path("settings/", account.user_settings, name="settings"),
     path("audit/", account.audit_log, name="audit"),
+    path("recently-deleted/", recycle.recently_deleted, name="recycle-bin"),
 ]

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard import dispatch, operations
+from dashboard import dispatch, operations, recycle
 from dashboard.access import ACTIONS_BY_STATE, Abilities, QueueAction, TaskAction, read_only
 from dashboard.audit import audited, new_entry, refused
 from dashboard.connection import inspector
@@ -42,13 +42,16 @@ def require(request: HttpRequest, allowed: bool, action: str, queue: str) -> Non
 def task_action(request: HttpRequest, queue: str, task_id: str, action: str) -> HttpResponse:
     act, insp = TaskAction(action), inspector()
     require(request, Abilities.of(request.user).operate, act, queue)
-    with audited(new_entry(request, act, queue=queue, task_ids=[task_id])) as change:
+    entry = new_entry(request, act, queue=queue, task_ids=[task_id])
+    recycle_bin = recycle.RecycleBin(entry) if act is TaskAction.DELETE else None
+    with audited(entry) as change:
         task = insp.get_task_info(queue, task_id)
         change.state = task.state
         if act not in ACTIONS_BY_STATE[task.state]:
             raise WrongStateError(queue, task_id, task.state, words.not_now(act, task))
-        dispatch.perform_one(insp, act, task)
+        dispatch.perform_one(insp, act, task, recycle_bin)
         change.count = 1
+        change.detail = recycle_bin.note(1) if recycle_bin else ""
     return action_reply(request, words.done_one(act, task), fallback=_queue_url(queue))
 
 
@@ -58,11 +61,15 @@ def selected_action(request: HttpRequest, queue: str, action: str) -> HttpRespon
     act = TaskAction(action)
     require(request, Abilities.of(request.user).operate, f"{act}_selected", queue)
     ids = valid_or_400(SelectionForm(request.POST)).selected
-    with audited(new_entry(request, f"{act}_selected", queue=queue, task_ids=ids)) as change:
-        outcome = dispatch.perform_selected(inspector(), act, queue, ids)
+    entry = new_entry(request, f"{act}_selected", queue=queue, task_ids=ids)
+    recycle_bin = recycle.RecycleBin(entry) if act is TaskAction.DELETE else None
+    with audited(entry) as change:
+        outcome = dispatch.perform_selected(inspector(), act, queue, ids, recycle_bin)
         change.count, change.total = len(outcome.succeeded), len(ids)
         change.outcome = Outcome.PARTIAL if outcome.failed else Outcome.SUCCEEDED
         change.detail = words.summary(act, outcome)
+        if recycle_bin:
+            change.detail = f"{change.detail} {recycle_bin.note(change.count)}".strip()
     if not outcome.succeeded:
         raise WrongStateError(queue, ids[0], "", change.detail)
     return action_reply(request, change.detail, fallback=_queue_url(queue))
@@ -80,7 +87,9 @@ def all_action(request: HttpRequest, queue: str, state: str, action: str) -> Htt
     if request.method == "GET":
         return _confirm(request, words.confirm_all(queue, act, st, group, total))
     entry = new_entry(request, f"{act}_all", queue=queue, state=st, group=group or "", total=total)
-    return _run_bulk(request, entry, dispatch.all_work(insp, act, queue, st, group), queue)
+    recycle_bin = recycle.RecycleBin(entry) if act is TaskAction.DELETE else None
+    work = dispatch.all_work(insp, act, queue, st, group, recycle_bin)
+    return _run_bulk(request, entry, work, queue, recycle_bin.note if recycle_bin else None)
 
 
 @require_http_methods(["GET", "POST"])
@@ -119,14 +128,18 @@ def _confirm(request: HttpRequest, confirm: words.Confirmation) -> HttpResponse:
 
 
 def _run_bulk(
-    request: HttpRequest, entry: AuditEntry, work: operations.Work, queue: str
+    request: HttpRequest,
+    entry: AuditEntry,
+    work: operations.Work,
+    queue: str,
+    note: operations.Note | None = None,
 ) -> HttpResponse:
     """Small jobs answer when done; big ones (htmx only) run on and show progress."""
     back = _queue_url(queue) if queue else reverse("dashboard:overview")
     if entry.total > operations.SYNC_LIMIT and request.htmx:  # type: ignore[attr-defined]
-        operations.start_background(entry, work)
+        operations.start_background(entry, work, note)
         return render(request, "dashboard/progress.html", {"entry": entry, "started": True})
-    operations.run_now(entry, work)
+    operations.run_now(entry, work, note)
     if queue or not request.htmx:  # type: ignore[attr-defined]
         return action_reply(request, words.done_bulk(entry), fallback=back)
     # The queue is gone: reload on the overview, carrying the message.

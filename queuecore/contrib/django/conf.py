@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     # Health findings thresholds: {field of queuecore.health.HealthThresholds: value}; fields not
     # given keep their documented defaults.
     "HEALTH": {},
+    # Dashboard recycle bin: hours a task deleted through the dashboard stays restorable (0: no
+    # copies are kept), and the most copies one deletion keeps (the rest are deleted uncopied).
+    "RECYCLE_BIN_HOURS": 24,
+    "RECYCLE_BIN_MAX_TASKS": 10_000,
 }
 
 
