@@ -98,12 +98,13 @@ class InspectorCommand(BaseCommand):
         for name, text in self.subcommands.items():
             sub = subparsers.add_parser(name, help=text, description=text)
             sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
-            getattr(self, f"arguments_{name}", lambda _p: None)(sub)
+            getattr(self, f"arguments_{name.replace('-', '_')}", lambda _p: None)(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options.pop("subcommand")
         inspector = Inspector.from_url(options.pop("redis_url") or redis_url())
-        handler: Callable[..., None] = getattr(self, f"handle_{name}")
+        # Subcommands may be hyphenated ("check-layout"); their methods use underscores.
+        handler: Callable[..., None] = getattr(self, f"handle_{name.replace('-', '_')}")
         try:
             handler(inspector, **options)
         except QueueCoreError as exc:

@@ -1,11 +1,12 @@
 """``manage.py queue stats|ls|inspect|history|pause|unpause|remove``: asynq's queue commands,
-plus ``breakdown`` (tasks of a state by type and by error signature; not in asynq's CLI)."""
+plus ``breakdown`` (tasks of a state by type and by error signature) and ``check-layout``
+(whether the data is in the asynq layout this version reads); neither is in asynq's CLI."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from queuecore.contrib.django.management.inspector_command import (
     InspectorCommand,
@@ -33,6 +34,10 @@ class Command(InspectorCommand):
         "unpause": "Resume paused queues.",
         "remove": "Delete a queue (refused if it has tasks, unless --force).",
         "breakdown": "Count the tasks of a state by type and by last-error signature.",
+        "check-layout": (
+            "Check that the data is in asynq v0.22+'s layout (what v0.26 writes); "
+            "exits 1 when it is not."
+        ),
     }
 
     def arguments_inspect(self, parser: CommandParser) -> None:
@@ -263,6 +268,29 @@ class Command(InspectorCommand):
         if result.cursor is not None:
             scanned += f"; continue with --cursor {result.cursor}, or scan them all with --all"
         self.stdout.write(scanned + ".")
+
+    def handle_check_layout(self, inspector: Inspector, *, json: bool, **_: Any) -> None:
+        report = inspector.layout_check()
+        if json:
+            self.emit_json(report)
+        else:
+            self.fields(
+                [
+                    ("Layout", report.layout),
+                    ("Compatible", "yes" if report.compatible else "no"),
+                    ("Queues checked", f"{report.queues_checked} of {report.queues_total}"),
+                ]
+            )
+            if report.findings:
+                self.stdout.write("")
+                self.stdout.write("Findings")
+                for finding in report.findings:
+                    self.stdout.write(f"- {finding}")
+            if report.advice:
+                self.stdout.write("")
+                self.stdout.write(report.advice)
+        if not report.compatible:
+            raise CommandError(f"incompatible data layout: {report.layout}", returncode=1)
 
     def _done(self, verb: str, queues: list[str], json: bool) -> None:
         if json:
