@@ -88,7 +88,8 @@ class AuditFilterForm(forms.Form):
     queue = forms.CharField(max_length=255, required=False)
     username = forms.CharField(max_length=150, required=False)
     action = forms.CharField(max_length=40, required=False)
-    outcome = forms.CharField(max_length=10, required=False)
+    # An Outcome value, or "interrupted" (a running entry whose heartbeat went stale).
+    outcome = forms.CharField(max_length=11, required=False)
 
 
 # --- creating tasks (enqueue, clone) ------------------------------------------------------------

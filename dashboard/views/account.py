@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from dashboard.forms import AuditFilterForm, SettingsForm, valid_or_400
 from dashboard.http import dashboard_view, parse_int, prefs, render_page
-from dashboard.models import AuditEntry
+from dashboard.models import HEARTBEAT_TIMEOUT, AuditEntry, Outcome
+
+INTERRUPTED = "interrupted"
 
 AUDIT_PAGE_SIZE = 50
 
@@ -26,13 +30,26 @@ def user_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _with_outcome(entries: QuerySet[AuditEntry], outcome: str) -> QuerySet[AuditEntry]:
+    """Entries showing ``outcome``: "interrupted" is not stored but shown for a running entry
+    silent past HEARTBEAT_TIMEOUT (AuditEntry.is_interrupted), so "running" means live ones."""
+    if outcome not in (Outcome.RUNNING, INTERRUPTED):
+        return entries.filter(outcome=outcome)
+    cutoff = timezone.now() - HEARTBEAT_TIMEOUT
+    stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, at__lt=cutoff)
+    running = entries.filter(outcome=Outcome.RUNNING)
+    return running.filter(stale) if outcome == INTERRUPTED else running.exclude(stale)
+
+
 @dashboard_view
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters = valid_or_400(AuditFilterForm(request.GET)).cleaned_data
     entries = AuditEntry.objects.all()
-    for field in ("queue", "username", "action", "outcome"):
+    for field in ("queue", "username", "action"):
         if filters.get(field):
             entries = entries.filter(**{field: filters[field]})
+    if filters.get("outcome"):
+        entries = _with_outcome(entries, filters["outcome"])
     number = parse_int(request.GET.get("page"), default=1, low=1, high=1_000_000, name="page")
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(number)
     query = request.GET.copy()
