@@ -20,6 +20,9 @@ GOLDEN = {
     "retry_key": (("default",), "asynq:{default}:retry"),
     "archived_key": (("default",), "asynq:{default}:archived"),
     "lease_key": (("default",), "asynq:{default}:lease"),
+    # Read only by the layout check, to recognise data of older asynq versions.
+    "legacy_queue_key": (("default",), "asynq:{default}"),
+    "deadlines_key": (("default",), "asynq:{default}:deadlines"),
     "completed_key": (("default",), "asynq:{default}:completed"),
     "paused_key": (("default",), "asynq:{default}:paused"),
     "processed_total_key": (("default",), "asynq:{default}:processed"),
