@@ -67,7 +67,6 @@ def _exchange(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
     if (
         sock is not None
         and reader is not None
-        and _pack_command is not None
         and (not conn.health_check_interval or monotonic() < conn.next_health_check)
     ):
         return _exchange_on_socket(conn, sock, reader, commands)
@@ -92,9 +91,8 @@ def _exchange_on_socket(
     back as the ResponseError subclasses redis-py's reader makes; a lost or timed-out link
     disconnects the connection and raises redis-py's ConnectionError or TimeoutError.
     """
-    assert _pack_command is not None
     try:
-        sock.sendall(b"".join([_pack_command(command) for command in commands]))
+        sock.sendall(b"".join(_pack(conn, commands)))
         replies: list[Any] = []
         wanted = len(commands)
         buffer = conn._parser._buffer
