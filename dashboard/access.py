@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from django.core.exceptions import PermissionDenied
+
 from queuecore import TaskState
 from queuecore.contrib.django.conf import queuecore_setting
 
@@ -45,6 +47,17 @@ ACTIONS_BY_STATE: dict[TaskState, tuple[TaskAction, ...]] = {
 
 class PermissionHolder(Protocol):
     def has_perm(self, perm: str, obj: None = None) -> bool: ...
+
+
+class ReadOnlyError(PermissionDenied):
+    """The read-only switch is on: no change at all."""
+
+    def __init__(self) -> None:
+        super().__init__("The dashboard is read-only; changes are switched off.")
+
+
+class NotAllowedError(PermissionDenied):
+    """The caller's role does not allow this change."""
 
 
 def read_only() -> bool:

@@ -1,8 +1,9 @@
 """The dashboard's HTTP edges in one place: the view guard, error → status mapping, action replies.
 
-Every page and action goes through :func:`dashboard_view`; it is the one place where queuecore's
-errors become HTTP statuses (404 / 409 / 400 / 503), rendered as a banner (full page or htmx
-fragment), never a 500.
+Every page and action goes through :func:`dashboard_view`. :data:`STATUS_BY_ERROR` is the one
+place where queuecore's errors become HTTP statuses (404 / 409 / 400 / 503), for the pages (rendered
+as a banner, full page or htmx fragment, never a 500) and for the JSON API (its own column, read by
+``dashboard.api.views``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from dashboard.access import VIEW
+from dashboard.access import VIEW, ReadOnlyError
 from dashboard.models import UserSettings
+from dashboard.recycle import RecycleBinError
 from queuecore.errors import (
     InvalidArgumentError,
     QueueCoreError,
@@ -35,31 +37,39 @@ from queuecore.errors import (
     WrongStateError,
 )
 
-# First match wins; subclasses before their bases.
-STATUS_BY_ERROR: tuple[tuple[type[Exception], int, str], ...] = (
-    (QueueNotFoundError, 404, "Queue not found"),
-    (TaskNotFoundError, 404, "Task not found"),
-    (Http404, 404, "Not found"),
-    (WrongStateError, 409, "The task has changed state"),
-    (QueueNotEmptyError, 409, "The queue is not empty"),
-    (QueueHasActiveTasksError, 409, "The queue has active tasks"),
-    (QueuePausedStateError, 409, "The queue has changed state"),
-    (InvalidArgumentError, 400, "Bad request"),
-    (BadRequest, 400, "Bad request"),
-    (PermissionDenied, 403, "Not allowed"),
-    (RedisUnavailableError, 503, "Redis is unreachable"),
-    (QueueCoreError, 409, "The request could not be done"),
+# The one mapping of errors to HTTP statuses, for the pages and the JSON API. First match wins;
+# subclasses before their bases. Columns: the error, its status on a page, its status in the JSON
+# API, the page's title. The API keeps Asynqmon's statuses where scripts may rely on them: 405 in
+# read-only mode, 400 for deleting a queue that is not empty, 500 for any other queuecore error.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int, int, str], ...] = (
+    (QueueNotFoundError, 404, 404, "Queue not found"),
+    (TaskNotFoundError, 404, 404, "Task not found"),
+    (Http404, 404, 404, "Not found"),
+    (WrongStateError, 409, 409, "The task has changed state"),
+    (QueueNotEmptyError, 409, 400, "The queue is not empty"),
+    (QueueHasActiveTasksError, 409, 409, "The queue has active tasks"),
+    (QueuePausedStateError, 409, 409, "The queue has changed state"),
+    (RecycleBinError, 409, 409, "The request could not be done"),
+    (InvalidArgumentError, 400, 400, "Bad request"),
+    (BadRequest, 400, 400, "Bad request"),
+    (ReadOnlyError, 403, 405, "Not allowed"),
+    (PermissionDenied, 403, 403, "Not allowed"),
+    (RedisUnavailableError, 503, 503, "Redis is unreachable"),
+    (QueueCoreError, 409, 500, "The request could not be done"),
 )
+# What views let through to be mapped (anything else is a bug, and Django's 500).
+MAPPED_ERRORS = (QueueCoreError, BadRequest, Http404, PermissionDenied)
 # The id of the element every page polls; a failed poll answers with a banner in its place.
 PAGE_TARGET = "page"
 
 View = Callable[..., HttpResponse]
 
 
-def status_of(exc: Exception) -> tuple[int, str]:
-    for error_type, status, title in STATUS_BY_ERROR:
+def status_of(exc: Exception, *, api: bool = False) -> tuple[int, str]:
+    """The status (a page's, or the JSON API's) and the page title for ``exc``."""
+    for error_type, status, api_status, title in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
-            return status, title
+            return (api_status if api else status), title
     raise exc
 
 
@@ -87,7 +97,7 @@ def dashboard_view[**P](
                 raise PermissionDenied("Your account has no dashboard role.")
             with timezone.override(zoneinfo.ZoneInfo(prefs(request).time_zone)):
                 response = view(request, *args, **kwargs)
-        except (QueueCoreError, BadRequest, Http404, PermissionDenied) as exc:
+        except MAPPED_ERRORS as exc:
             response = failure_response(request, exc)
         add_never_cache_headers(response)
         return response

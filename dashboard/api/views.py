@@ -4,8 +4,10 @@ Same paths (under ``api/``), methods, request bodies and JSON shapes as Asynqmon
 for Asynqmon run unchanged. Where Asynqmon answers 500 for everything, errors here get a fitting
 status with a plain-text body (404 unknown queue or task, 409 wrong state, 400 bad input, 503 Redis
 down); queue deletion keeps Asynqmon's 404 / 400. Read-only mode answers 405 to every change, with
-Asynqmon's text. Every change needs the same role as in the dashboard and is written to its audit
-log. Page size is capped at :data:`MAX_PAGE_SIZE` (Asynqmon has no cap).
+Asynqmon's text. Every change goes through ``dashboard.changes``, the pages' one action path: the
+same role as in the dashboard, the same recycle bin for deletes, the same audit log (actions
+prefixed ``api:``); errors map to statuses in ``dashboard.http.STATUS_BY_ERROR``.
+Page size is capped at :data:`MAX_PAGE_SIZE` (Asynqmon has no cap).
 """
 
 from __future__ import annotations
@@ -23,21 +25,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from dashboard import prometheus
-from dashboard.access import VIEW, Abilities, QueueAction, TaskAction, read_only
+from dashboard import changes, prometheus
+from dashboard.access import VIEW, ReadOnlyError, TaskAction
 from dashboard.api import serializers as out
 from dashboard.api.auth import Caller, csrf_failure, identify
-from dashboard.audit import audited, new_entry
+from dashboard.changes import API, Actor
 from dashboard.connection import inspector
-from dashboard.http import STATUS_BY_ERROR as PAGE_STATUS_BY_ERROR
-from dashboard.models import Outcome
+from dashboard.http import MAPPED_ERRORS, status_of
 from queuecore import RedisSettings, TaskState
 from queuecore.contrib.django.conf import redis_url
-from queuecore.errors import (
-    QueueCoreError,
-    QueueNotEmptyError,
-    QueueNotFoundError,
-)
 from queuecore.inspector import Inspector
 
 DEFAULT_PAGE_SIZE = 20
@@ -46,16 +42,6 @@ MAX_PAGE_SIZE = 1000
 MAX_BODY_BYTES = 1_000_000
 HISTORY_DAYS = 10
 QUEUE_STATS_DAYS = 90
-
-Need = Callable[[Abilities], bool]
-
-# The dashboard's statuses for queuecore's errors, less its 409 catch-all: any other error is
-# Asynqmon's 500.
-STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = tuple(
-    (error_type, status)
-    for error_type, status, _ in PAGE_STATUS_BY_ERROR
-    if issubclass(error_type, QueueCoreError) and error_type is not QueueCoreError
-)
 
 
 class ApiError(Exception):
@@ -73,29 +59,37 @@ def no_content() -> HttpResponse:
     return HttpResponse(status=204)
 
 
-def error_status(exc: QueueCoreError) -> int:
-    for error_type, status in STATUS_BY_ERROR:
-        if isinstance(exc, error_type):
-            return status
-    return 500
+def error_text(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """An error as ``dashboard.http.STATUS_BY_ERROR``'s API column says, in Asynqmon's words."""
+    status, _ = status_of(exc, api=True)
+    if isinstance(exc, ReadOnlyError):
+        message = (
+            f"API Server is running in read-only mode: {request.method} request is not allowed"
+        )
+    else:
+        message = str(exc).removeprefix("asynq: ")
+    return text(status, message)
 
 
-def endpoint(methods: tuple[str, ...], need: Need | None = None) -> Callable[..., Any]:
-    """Auth (session or token), method, role, read-only, CSRF for sessions, errors → statuses."""
+def endpoint(methods: tuple[str, ...]) -> Callable[..., Any]:
+    """Auth (session or token), method, view role, CSRF for sessions, errors → statuses.
+
+    The role and read-only rules of each change are applied by ``dashboard.changes``.
+    """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_not_required
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response = _guard(request, methods, need)
+            response = _guard(request, methods)
             if response is None:
                 try:
                     response = view(request, *args, **kwargs)
                 except ApiError as exc:
                     response = text(exc.status, str(exc))
-                except QueueCoreError as exc:
-                    response = text(error_status(exc), str(exc).removeprefix("asynq: "))
+                except MAPPED_ERRORS as exc:
+                    response = error_text(request, exc)
             add_never_cache_headers(response)
             return response
 
@@ -104,9 +98,7 @@ def endpoint(methods: tuple[str, ...], need: Need | None = None) -> Callable[...
     return decorate
 
 
-def _guard(
-    request: HttpRequest, methods: tuple[str, ...], need: Need | None
-) -> HttpResponse | None:
+def _guard(request: HttpRequest, methods: tuple[str, ...]) -> HttpResponse | None:
     caller = identify(request)
     if caller is None or not caller.authenticated:
         response = text(401, "authentication required: log in or send an API token")
@@ -121,13 +113,6 @@ def _guard(
         return text(403, "your account has no dashboard role")
     if request.method == "GET":
         return None
-    if read_only():
-        return text(
-            405,
-            f"API Server is running in read-only mode: {request.method} request is not allowed",
-        )
-    if need is not None and not need(Abilities.of(caller.user)):  # type: ignore[arg-type]
-        return text(403, "your role does not allow this change")
     return _csrf(request, caller)
 
 
@@ -178,18 +163,6 @@ def task_ids_from(request: HttpRequest) -> list[str]:
     return ids
 
 
-def can_operate(can: Abilities) -> bool:
-    return can.operate
-
-
-def can_administer(can: Abilities) -> bool:
-    return can.administer
-
-
-def can_all(action: TaskAction, state: TaskState) -> Need:
-    return lambda can: can.bulk_action(action, state)
-
-
 # -- queues ------------------------------------------------------------------------------------
 
 
@@ -199,11 +172,13 @@ def list_queues(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"queues": [out.queue_snapshot(i) for i in infos]})
 
 
-@endpoint(("GET", "DELETE"), need=can_administer)
+@endpoint(("GET", "DELETE"))
 def queue(request: HttpRequest, qname: str) -> HttpResponse:
     insp = inspector()
     if request.method == "DELETE":
-        return _delete_queue(request, insp, qname)
+        # Asynqmon refuses a queue that still has tasks (400): no force here.
+        changes.delete_queue(Actor(request, API), insp, qname, force=False)
+        return no_content()
     info = insp.get_queue_info(qname)
     history = insp.history(qname, HISTORY_DAYS)
     return JsonResponse(
@@ -211,32 +186,15 @@ def queue(request: HttpRequest, qname: str) -> HttpResponse:
     )
 
 
-def _delete_queue(request: HttpRequest, insp: Inspector, qname: str) -> HttpResponse:
-    with audited(new_entry(request, f"api:{QueueAction.DELETE}_queue", queue=qname)) as change:
-        try:
-            insp.delete_queue(qname, force=False)
-        except QueueNotFoundError as exc:
-            raise ApiError(404, str(exc).removeprefix("asynq: ")) from exc
-        except QueueNotEmptyError as exc:
-            # Asynqmon's status for "empty it first".
-            raise ApiError(400, str(exc)) from exc
-        change.count = 1
-    return no_content()
-
-
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def pause_queue(request: HttpRequest, qname: str) -> HttpResponse:
-    with audited(new_entry(request, f"api:{QueueAction.PAUSE}_queue", queue=qname)) as change:
-        inspector().pause_queue(qname)
-        change.count = 1
+    changes.pause_queue(Actor(request, API), inspector(), qname)
     return no_content()
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def resume_queue(request: HttpRequest, qname: str) -> HttpResponse:
-    with audited(new_entry(request, f"api:{QueueAction.RESUME}_queue", queue=qname)) as change:
-        inspector().unpause_queue(qname)
-        change.count = 1
+    changes.resume_queue(Actor(request, API), inspector(), qname)
     return no_content()
 
 
@@ -294,37 +252,26 @@ def get_task(request: HttpRequest, qname: str, task_id: str) -> HttpResponse:
 
 
 def _one(request: HttpRequest, action: TaskAction, qname: str, task_id: str) -> HttpResponse:
-    insp = inspector()
-    entry = new_entry(request, f"api:{action}", queue=qname, task_ids=[task_id])
-    with audited(entry) as change:
-        if action is TaskAction.RUN:
-            insp.run_task(qname, task_id)
-        elif action is TaskAction.ARCHIVE:
-            insp.archive_task(qname, task_id)
-        elif action is TaskAction.DELETE:
-            insp.delete_task(qname, task_id)
-        else:
-            insp.cancel_processing(task_id)
-        change.count = 1
+    changes.task_one(Actor(request, API), inspector(), action, qname, task_id)
     return no_content()
 
 
-@endpoint(("DELETE",), need=can_operate)
+@endpoint(("DELETE",))
 def delete_task(request: HttpRequest, qname: str, task_id: str, **_: str) -> HttpResponse:
     return _one(request, TaskAction.DELETE, qname, task_id)
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def run_task(request: HttpRequest, qname: str, task_id: str, **_: str) -> HttpResponse:
     return _one(request, TaskAction.RUN, qname, task_id)
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def archive_task(request: HttpRequest, qname: str, task_id: str, **_: str) -> HttpResponse:
     return _one(request, TaskAction.ARCHIVE, qname, task_id)
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def cancel_task(request: HttpRequest, qname: str, task_id: str) -> HttpResponse:
     return _one(request, TaskAction.CANCEL, qname, task_id)
 
@@ -335,45 +282,32 @@ def cancel_task(request: HttpRequest, qname: str, task_id: str) -> HttpResponse:
 def _all(
     request: HttpRequest, action: TaskAction, qname: str, state: str, gname: str | None
 ) -> int:
-    st = TaskState(state)
-    if not Abilities.of(request.user).bulk_action(action, st):  # type: ignore[arg-type]
-        raise ApiError(403, f"your role does not allow {action} all on {st} tasks")
-    insp = inspector()
-    entry = new_entry(request, f"api:{action}_all", queue=qname, state=st, group=gname or "")
-    with audited(entry) as change:
-        if action is TaskAction.RUN:
-            change.count = insp.run_all(qname, st, gname)
-        elif action is TaskAction.ARCHIVE:
-            change.count = insp.archive_all(qname, st, gname)
-        else:
-            change.count = insp.delete_all(qname, st, gname)
-    return change.count
+    actor, st = Actor(request, API), TaskState(state)
+    return changes.task_all(actor, inspector(), action, qname, st, gname).count
 
 
-@endpoint(("DELETE",), need=can_operate)
+@endpoint(("DELETE",))
 def delete_all(
     request: HttpRequest, qname: str, state: str, gname: str | None = None
 ) -> HttpResponse:
     return JsonResponse({"deleted": _all(request, TaskAction.DELETE, qname, state, gname)})
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def run_all(request: HttpRequest, qname: str, state: str, gname: str | None = None) -> HttpResponse:
     return JsonResponse({"scheduled": _all(request, TaskAction.RUN, qname, state, gname)})
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def archive_all(
     request: HttpRequest, qname: str, state: str, gname: str | None = None
 ) -> HttpResponse:
     return JsonResponse({"archived": _all(request, TaskAction.ARCHIVE, qname, state, gname)})
 
 
-@endpoint(("POST",), need=can_all(TaskAction.CANCEL, TaskState.ACTIVE))
+@endpoint(("POST",))
 def cancel_all(request: HttpRequest, qname: str) -> HttpResponse:
-    entry = new_entry(request, "api:cancel_all", queue=qname, state=TaskState.ACTIVE)
-    with audited(entry) as change:
-        change.count = inspector().cancel_all_active(qname)
+    _all(request, TaskAction.CANCEL, qname, TaskState.ACTIVE, None)
     return no_content()
 
 
@@ -390,43 +324,27 @@ BATCH_KEYS = {
 
 def _batch(request: HttpRequest, action: TaskAction, qname: str) -> HttpResponse:
     ids = task_ids_from(request)
-    insp = inspector()
-    entry = new_entry(request, f"api:{action}_selected", queue=qname, task_ids=ids)
-    with audited(entry) as change:
-        if action is TaskAction.CANCEL:
-            for task_id in ids:
-                insp.cancel_processing(task_id)
-            succeeded, failed = list(ids), []
-        else:
-            perform = {
-                TaskAction.DELETE: insp.delete_tasks,
-                TaskAction.RUN: insp.run_tasks,
-                TaskAction.ARCHIVE: insp.archive_tasks,
-            }[action]
-            result = perform(qname, ids)
-            succeeded, failed = result.succeeded, result.failed
-        change.count, change.total = len(succeeded), len(ids)
-        change.outcome = Outcome.PARTIAL if failed else Outcome.SUCCEEDED
+    done = changes.task_selected(Actor(request, API), inspector(), action, qname, ids)
     ok_key, failed_key = BATCH_KEYS[action]
-    return JsonResponse({ok_key: succeeded, failed_key: failed})
+    return JsonResponse({ok_key: done.result.succeeded, failed_key: done.result.failed})
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def batch_delete(request: HttpRequest, qname: str, **_: str) -> HttpResponse:
     return _batch(request, TaskAction.DELETE, qname)
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def batch_run(request: HttpRequest, qname: str, **_: str) -> HttpResponse:
     return _batch(request, TaskAction.RUN, qname)
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def batch_archive(request: HttpRequest, qname: str, **_: str) -> HttpResponse:
     return _batch(request, TaskAction.ARCHIVE, qname)
 
 
-@endpoint(("POST",), need=can_operate)
+@endpoint(("POST",))
 def batch_cancel(request: HttpRequest, qname: str) -> HttpResponse:
     return _batch(request, TaskAction.CANCEL, qname)
 

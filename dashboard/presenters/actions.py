@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from dashboard.access import ACTIONS_BY_STATE, TaskAction
-from dashboard.dispatch import SelectedOutcome
 from dashboard.models import AuditEntry, Outcome
 from queuecore import TaskInfo, TaskState
-from queuecore.inspection import QueueInfo
+from queuecore.inspection import ActionOutcome, BatchResult, QueueInfo
 
 PAST = {"run": "Ran", "archive": "Archived", "delete": "Deleted", "cancel": "Asked to cancel"}
 
@@ -78,15 +77,17 @@ def done_one(action: TaskAction, task: TaskInfo) -> str:
     return f"{PAST[action]} task {task.id}."
 
 
-def summary(action: TaskAction, outcome: SelectedOutcome) -> str:
-    text = f"{PAST[action]} {_tasks(len(outcome.succeeded))}."
-    if outcome.wrong_state:
-        moved = len(outcome.wrong_state)
+def summary(action: TaskAction, result: BatchResult) -> str:
+    outcomes = list(result.outcomes.values())
+    text = f"{PAST[action]} {_tasks(outcomes.count(ActionOutcome.OK))}."
+    moved = outcomes.count(ActionOutcome.WRONG_STATE)
+    if moved:
         text += (
             f" {_tasks(moved)} had changed state and {'was' if moved == 1 else 'were'} left alone."
         )
-    if outcome.not_found:
-        text += f" {_tasks(len(outcome.not_found))} no longer existed."
+    gone = outcomes.count(ActionOutcome.NOT_FOUND)
+    if gone:
+        text += f" {_tasks(gone)} no longer existed."
     return text
 
 

@@ -12,14 +12,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dashboard.access import Abilities
-from dashboard.audit import audited, new_entry
+from dashboard import changes
+from dashboard.audit import audited
+from dashboard.changes import Actor
 from dashboard.connection import client, inspector
 from dashboard.cron_options import enqueue_keywords
 from dashboard.forms import CLONE_UNIQUE_TTL, EnqueueForm, initial_from_task
 from dashboard.http import action_reply, dashboard_view
 from dashboard.presenters.actions import Confirmation
-from dashboard.views.actions import require
 from queuecore import Task
 from queuecore.client import DEFAULT_QUEUE
 from queuecore.errors import (
@@ -45,16 +45,17 @@ FORM_ERRORS: tuple[tuple[type[QueueCoreError], str | None, int], ...] = (
 @dashboard_view
 def enqueue(request: HttpRequest) -> HttpResponse:
     queue = request.POST.get("queue") or request.GET.get("queue") or ""
-    require(request, Abilities.of(request.user).operate, "enqueue", queue)
+    actor = Actor(request)
+    changes.authorize(actor, actor.can.operate, "enqueue", queue)
     if request.method == "GET":
         return _form_page(request, EnqueueForm(initial={"queue": queue or DEFAULT_QUEUE}))
     form = EnqueueForm(request.POST)
     if not form.is_valid():
         return _form_page(request, form, status=400)
     source = form.cleaned_data["source"]
-    entry = new_entry(request, "clone_task" if source else "enqueue", queue=queue[:255])
+    action = "clone_task" if source else "enqueue"
     try:
-        with audited(entry) as change:
+        with changes.change(actor, action, allowed=actor.can.operate, queue=queue[:255]) as change:
             change.detail = f"cloned from {source}" if source else ""
             info = client().enqueue(form.task(), **form.options())
             change.count, change.task_ids = 1, [info.id]
@@ -70,7 +71,8 @@ def enqueue(request: HttpRequest) -> HttpResponse:
 @dashboard_view
 def clone(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
     """The enqueue form filled from a task; submitting it enqueues a new task (new id)."""
-    require(request, Abilities.of(request.user).operate, "clone_task", queue)
+    actor = Actor(request)
+    changes.authorize(actor, actor.can.operate, "clone_task", queue)
     task = inspector().get_task_info(queue, task_id)
     form = EnqueueForm(initial=initial_from_task(task))
     if task.unique_key:
@@ -87,12 +89,13 @@ def clone(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
 @dashboard_view
 def run_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     """Enqueue a scheduler entry's task now. The scheduler's own history is not written."""
-    require(request, Abilities.of(request.user).operate, "run_scheduler_entry", "")
+    actor = Actor(request)
+    changes.authorize(actor, actor.can.operate, "run_scheduler_entry")
     entry = _scheduler_entry(entry_id)
     if request.method == "GET":
         queue = enqueue_keywords(entry.options).get("queue", DEFAULT_QUEUE)  # refuse early
         return _confirm_run(request, entry, queue)
-    audit = new_entry(request, "run_scheduler_entry")
+    audit = changes.begin(actor, "run_scheduler_entry", allowed=actor.can.operate)
     with audited(audit) as change:
         change.detail = f"entry {entry.id} ({entry.spec}, {entry.task_type})"
         options = enqueue_keywords(entry.options)

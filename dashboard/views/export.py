@@ -25,13 +25,13 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dashboard.access import Abilities
+from dashboard import changes
 from dashboard.audit import Change, audited, finish, new_entry
+from dashboard.changes import Actor
 from dashboard.connection import client, inspector
 from dashboard.forms import valid_or_400
 from dashboard.http import dashboard_view, parse_int
 from dashboard.models import AuditEntry, Outcome
-from dashboard.views.actions import require
 from queuecore import TaskState
 from queuecore.export import (
     ExportFilters,
@@ -178,7 +178,8 @@ def _audited_stream(
 @dashboard_view
 def import_page(request: HttpRequest) -> HttpResponse:
     queue = (request.POST.get("queue") or request.GET.get("queue") or "").strip()
-    require(request, Abilities.of(request.user).operate, "import_tasks", queue[:255])
+    actor = Actor(request)
+    changes.authorize(actor, actor.can.operate, "import_tasks", queue[:255])
     if request.method == "GET":
         return _page(request, ImportForm(initial={"queue": queue}))
     form = ImportForm(request.POST, request.FILES)
@@ -215,7 +216,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
 def _import(
     request: HttpRequest, form: ImportForm, content: bytes, options: dict[str, Any]
 ) -> HttpResponse:
-    entry = new_entry(request, "import_tasks", queue=(options["queue"] or "")[:255])
+    actor = Actor(request)
+    queue = (options["queue"] or "")[:255]
+    entry = changes.begin(actor, "import_tasks", allowed=actor.can.operate, queue=queue)
     with audited(entry) as change:
         try:
             result = import_tasks(content.splitlines(), client(), **options)

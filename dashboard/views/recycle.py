@@ -11,14 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from dashboard import recycle
+from dashboard import changes, recycle
 from dashboard.access import Abilities
-from dashboard.audit import audited, new_entry
+from dashboard.audit import audited
+from dashboard.changes import Actor
 from dashboard.connection import client
 from dashboard.forms import MAX_SELECTED
 from dashboard.http import action_reply, dashboard_view, parse_int, render_page
 from dashboard.models import DeletedTask, Outcome
-from dashboard.views.actions import require
 
 PAGE_SIZE = 50
 # Most recent deletions offered for restore-all.
@@ -71,14 +71,16 @@ def _row(copy: DeletedTask) -> dict[str, Any]:
 
 
 def _restore(request: HttpRequest) -> HttpResponse:
-    require(request, Abilities.of(request.user).operate, "restore", "")
+    actor = Actor(request)
+    changes.authorize(actor, actor.can.operate, "restore")
     copies = list(_chosen(request))
     if not copies:
         raise BadRequest("Choose at least one deleted task to restore.")
     queues = {c.queue for c in copies}
-    entry = new_entry(
-        request,
+    entry = changes.begin(
+        actor,
         "restore",
+        allowed=actor.can.operate,
         queue=queues.pop() if len(queues) == 1 else "",
         task_ids=[c.task_id for c in copies],
         total=len(copies),
