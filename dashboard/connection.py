@@ -1,38 +1,28 @@
-"""The dashboard's one Inspector (and Client) per Redis URL, reused across requests (each holds
-its pool)."""
+"""The dashboard's Inspector and Client: the process's one per Redis URL, shared with the Django
+glue (``queuecore.contrib.django.connection``: metrics, the django.tasks backend), so one web
+process holds one pool per URL whichever part asks."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from queuecore import Client, Inspector
 from queuecore.contrib.django.conf import redis_url
+from queuecore.contrib.django.connection import shared_client, shared_inspector
 from queuecore.inspection import QueueInfo
 
 _lock = threading.Lock()
-_inspectors: dict[str, Inspector] = {}
-_clients: dict[str, Client] = {}
-
-
-def _one_per_url[T](made: dict[str, T], make: Callable[[str], T]) -> T:
-    url = redis_url()
-    with _lock:
-        found = made.get(url)
-        if found is None:
-            found = made[url] = make(url)
-        return found
 
 
 def inspector() -> Inspector:
-    return _one_per_url(_inspectors, Inspector.from_url)
+    return shared_inspector()
 
 
 def client() -> Client:
-    """The dashboard's one Client per Redis URL (for tasks created from the dashboard)."""
-    return _one_per_url(_clients, Client.from_url)
+    """For tasks created from the dashboard."""
+    return shared_client()
 
 
 # Memory usage needs MEMORY USAGE sampling, which polling must not pay on every request: the

@@ -9,8 +9,8 @@ import redis
 from django.contrib.auth.models import Group, User
 from django.test import Client as HttpClient
 
-from dashboard import connection
 from queuecore.clock import FrozenClock
+from queuecore.contrib.django import connection
 from queuecore.inspector import Inspector
 from tests.support.asynq_fixture import CAPTURED_AT, load_into
 

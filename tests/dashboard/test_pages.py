@@ -13,6 +13,7 @@ from django.test import Client
 from dashboard import connection
 from queuecore import Inspector, TaskState
 from queuecore.clock import FrozenClock
+from queuecore.contrib.django import connection as shared
 from tests.support.asynq_fixture import CAPTURED_AT, load_into, load_json
 from tests.support.factories import seed_task
 
@@ -26,7 +27,7 @@ def go_fixture(
     """Go's populated Redis, read by the dashboard with its clock at the capture instant."""
     load_into(redis_client)
     frozen = Inspector.from_url(queuecore_settings, clock=FrozenClock(CAPTURED_AT.timestamp()))
-    monkeypatch.setitem(connection._inspectors, queuecore_settings, frozen)
+    monkeypatch.setitem(shared._inspectors, queuecore_settings, frozen)
     monkeypatch.setattr(connection, "_memory", {})
     yield
     frozen.close()
