@@ -26,6 +26,7 @@ from dashboard.access import VIEW, ReadOnlyError
 from dashboard.models import UserSettings
 from dashboard.recycle import RecycleBinError
 from queuecore.errors import (
+    DuplicateTaskError,
     InvalidArgumentError,
     QueueCoreError,
     QueueHasActiveTasksError,
@@ -33,6 +34,7 @@ from queuecore.errors import (
     QueueNotFoundError,
     QueuePausedStateError,
     RedisUnavailableError,
+    TaskIdConflictError,
     TaskNotFoundError,
     WrongStateError,
 )
@@ -50,6 +52,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int, int, str], ...] = (
     (QueueHasActiveTasksError, 409, 409, "The queue has active tasks"),
     (QueuePausedStateError, 409, 409, "The queue has changed state"),
     (RecycleBinError, 409, 409, "The request could not be done"),
+    (DuplicateTaskError, 409, 409, "A task like this already exists"),
+    (TaskIdConflictError, 409, 409, "A task with this id already exists"),
     (InvalidArgumentError, 400, 400, "Bad request"),
     (BadRequest, 400, 400, "Bad request"),
     (ReadOnlyError, 403, 405, "Not allowed"),

@@ -18,7 +18,7 @@ from dashboard.changes import Actor
 from dashboard.connection import client, inspector
 from dashboard.cron_options import enqueue_keywords
 from dashboard.forms import CLONE_UNIQUE_TTL, EnqueueForm, initial_from_task
-from dashboard.http import action_reply, dashboard_view
+from dashboard.http import action_reply, dashboard_view, status_of
 from dashboard.presenters.actions import Confirmation
 from queuecore import Task
 from queuecore.client import DEFAULT_QUEUE
@@ -32,12 +32,12 @@ from queuecore.errors import (
 from queuecore.inspection import SchedulerEntry
 
 # Refusals shown in the form, next to the field that caused them (None: the whole form), so that
-# nothing typed is lost; Redis being down keeps the form too, with its 503.
-FORM_ERRORS: tuple[tuple[type[QueueCoreError], str | None, int], ...] = (
-    (DuplicateTaskError, "unique", 400),
-    (TaskIdConflictError, "task_id", 400),
-    (InvalidArgumentError, None, 400),
-    (RedisUnavailableError, None, 503),
+# nothing typed is lost; Redis being down keeps the form too. Statuses: dashboard.http's table.
+FORM_ERRORS: tuple[tuple[type[QueueCoreError], str | None], ...] = (
+    (DuplicateTaskError, "unique"),
+    (TaskIdConflictError, "task_id"),
+    (InvalidArgumentError, None),
+    (RedisUnavailableError, None),
 )
 
 
@@ -59,10 +59,9 @@ def enqueue(request: HttpRequest) -> HttpResponse:
             change.detail = f"cloned from {source}" if source else ""
             info = client().enqueue(form.task(), **form.options())
             change.count, change.task_ids = 1, [info.id]
-    except tuple(error for error, _, _ in FORM_ERRORS) as exc:
-        field, status = next((f, s) for e, f, s in FORM_ERRORS if isinstance(exc, e))
-        form.add_error(field, str(exc))
-        return _form_page(request, form, status=status)
+    except tuple(error for error, _ in FORM_ERRORS) as exc:
+        form.add_error(next(f for e, f in FORM_ERRORS if isinstance(exc, e)), str(exc))
+        return _form_page(request, form, status=status_of(exc)[0])
     messages.success(request, f"Enqueued task {info.id} as {info.state} in queue {info.queue}.")
     return redirect("dashboard:task", info.queue, info.id)
 

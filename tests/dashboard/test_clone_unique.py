@@ -69,7 +69,7 @@ def test_a_unique_clone_is_refused_while_the_original_holds_the_lock_then_enqueu
         client.close()
     fields = form(type="report:daily", payload='{"day": 3}', unique=str(CLONE_UNIQUE_TTL))
     refused = operator.post("/enqueue/", fields)
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     assert "task already exists" in refused.content.decode()
     redis_client.delete(original.unique_key)  # the lock expired or was released
     accepted = operator.post("/enqueue/", fields)

@@ -175,11 +175,11 @@ def test_an_id_conflict_and_a_duplicate_are_form_errors_and_audited_as_failed(
 ) -> None:
     assert operator.post("/enqueue/", form(task_id="once")).status_code == 302
     again = operator.post("/enqueue/", form(task_id="once", payload="other"))
-    assert again.status_code == 400
+    assert again.status_code == 409  # as run-now and every page: the one status table
     assert "task ID conflicts with another task" in again.content.decode()
     assert operator.post("/enqueue/", form(unique="60", payload="x")).status_code == 302
     duplicate = operator.post("/enqueue/", form(unique="60", payload="x"))
-    assert duplicate.status_code == 400
+    assert duplicate.status_code == 409
     assert "task already exists" in duplicate.content.decode()
     # The form keeps what was typed.
     assert 'name="unique" value="60"' in duplicate.content.decode()
