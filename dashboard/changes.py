@@ -105,10 +105,16 @@ def begin(
 
 @contextmanager
 def change(
-    actor: Actor, action: str, *, allowed: bool, queue: str = "", **fields: object
+    actor: Actor,
+    action: str,
+    *,
+    allowed: bool,
+    queue: str = "",
+    task_ids: Sequence[str] = (),
+    total: int = 0,
 ) -> Iterator[Change]:
     """A change with no special rule: authorized, then audited whatever happens inside."""
-    entry = begin(actor, action, allowed=allowed, queue=queue, **fields)  # type: ignore[arg-type]
+    entry = begin(actor, action, allowed=allowed, queue=queue, task_ids=task_ids, total=total)
     with audited(entry) as done:
         yield done
 
@@ -132,8 +138,8 @@ def task_one(
                 insp.run_task(queue, task_id)
             case TaskAction.ARCHIVE:
                 insp.archive_task(queue, task_id)
-            case TaskAction.DELETE:
-                _delete_one(insp, task, recycle_bin)
+            case TaskAction.DELETE if recycle_bin is not None:
+                recycle.delete_one(insp, task, recycle_bin)
             case TaskAction.CANCEL:
                 insp.cancel_processing(task_id)
         done.count = 1
@@ -231,25 +237,18 @@ def task_all(
                 return insp.archive_all(queue, state, group, progress=progress)
             case TaskAction.DELETE if recycle_bin is not None:
                 return recycle.delete_all(insp, queue, state, group, recycle_bin, progress)
-            case TaskAction.DELETE:
-                return insp.delete_all(queue, state, group, progress=progress)
             case TaskAction.CANCEL:
                 return insp.cancel_all_active(queue)
+        raise AssertionError(f"no {action} all")  # every TaskAction has its case above
 
     _run(entry, work, background, recycle_bin.note if recycle_bin else None)
     return entry
 
 
 def _recycle_bin(action: TaskAction, entry: AuditEntry) -> recycle.RecycleBin | None:
-    """Every task delete, from a page or the API, copies into the bin first."""
+    """Every task delete, from a page or the API, copies into the bin first (the one rule; with
+    ``RECYCLE_BIN_HOURS`` 0 the bin keeps nothing and the delete goes on)."""
     return recycle.RecycleBin(entry) if action is TaskAction.DELETE else None
-
-
-def _delete_one(insp: Inspector, task: TaskInfo, recycle_bin: recycle.RecycleBin | None) -> None:
-    if recycle_bin is None:
-        insp.delete_task(task.queue, task.id)
-    else:
-        recycle.delete_one(insp, task, recycle_bin)
 
 
 def _run(
