@@ -92,3 +92,17 @@ def test_an_api_delete_leaves_the_same_recycle_bin_copy_and_audit_entry_as_the_p
     assert entry["copies"] == 1
     assert "1 kept in the recycle bin" in entry["detail"]
     assert AuditEntry.objects.get().action.startswith("api:")
+
+
+def test_a_refused_api_change_is_audited_like_the_same_refused_page_change(
+    api: Api, users: dict[str, User], redis_client: redis.Redis
+) -> None:
+    seed_the_task(redis_client)
+    page = HttpClient()
+    page.force_login(users["viewer"])
+    assert page.post(f"/queues/default/tasks/{TASK_ID}/delete", **HTMX).status_code == 403
+    assert api("viewer").delete(f"/api/queues/default/archived_tasks/{TASK_ID}").status_code == 403
+    by_page, by_api = traces()[1]
+    assert by_page["outcome"] == "refused"
+    assert by_api == by_page
+    assert not DeletedTask.objects.exists()
