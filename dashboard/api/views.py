@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -42,12 +43,6 @@ MAX_PAGE_SIZE = 1000
 MAX_BODY_BYTES = 1_000_000
 HISTORY_DAYS = 10
 QUEUE_STATS_DAYS = 90
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def text(status: int, message: str) -> HttpResponse:
@@ -86,8 +81,6 @@ def endpoint(methods: tuple[str, ...]) -> Callable[..., Any]:
             if response is None:
                 try:
                     response = view(request, *args, **kwargs)
-                except ApiError as exc:
-                    response = text(exc.status, str(exc))
                 except MAPPED_ERRORS as exc:
                     response = error_text(request, exc)
             add_never_cache_headers(response)
@@ -147,19 +140,19 @@ def page_options(request: HttpRequest) -> tuple[int, int]:
 def task_ids_from(request: HttpRequest) -> list[str]:
     """A batch body ``{"task_ids": [...]}``; unknown fields are refused, as Go's decoder does."""
     if len(request.body) > MAX_BODY_BYTES:
-        raise ApiError(400, "http: request body too large")
+        raise BadRequest("http: request body too large")
     try:
         body = json.loads(request.body or b"null")
     except ValueError as exc:
-        raise ApiError(400, f"invalid JSON: {exc}") from exc
+        raise BadRequest(f"invalid JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, 'body must be a JSON object {"task_ids": [...]}')
+        raise BadRequest('body must be a JSON object {"task_ids": [...]}')
     unknown = set(body) - {"task_ids"}
     if unknown:
-        raise ApiError(400, f'json: unknown field "{sorted(unknown)[0]}"')
+        raise BadRequest(f'json: unknown field "{sorted(unknown)[0]}"')
     ids = body.get("task_ids") or []
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise ApiError(400, "task_ids must be a list of strings")
+        raise BadRequest("task_ids must be a list of strings")
     return ids
 
 
