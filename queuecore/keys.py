@@ -131,6 +131,18 @@ def scheduler_tick_lock_key(entry_identity: str, tick_unix: int) -> str:
     return f"asynq:scheduler_tick:{entry_identity}:{tick_unix}"
 
 
+# Our own keys, outside asynq's "asynq:" namespace: Go never reads, scans or counts them, and
+# the layout check (which samples "asynq:*") never sees them.
+OWN_PREFIX = "queuecore:"
+ALERT_DELIVERIES = "queuecore:alerts:deliveries"
+ALERT_LAST_RUN = "queuecore:alerts:last_run"
+
+
+def alert_state_key(channel: str) -> str:
+    """The hash of one alert channel's findings: finding key -> its alert state (JSON)."""
+    return f"queuecore:alerts:state:{channel}"
+
+
 def state_key(qname: str, state: str) -> str:
     """The container key of a state: the pending/active list or a state zset."""
     if state not in ("pending", "active", *ZSET_STATES):
