@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from urllib.request import Request, urlopen
 from queuecore.alerts.channels import Channel
 from queuecore.alerts.state import Kind
 from queuecore.errors import QueueCoreError
-from queuecore.health import Finding
+from queuecore.health import Finding, Severity
 
 __all__ = [
     "AlertMessage",
@@ -71,6 +72,24 @@ class AlertMessage:
     opened_at: float
     at: float
     reminders: int = 0
+
+    @classmethod
+    def test(cls, channel: str, now: float) -> AlertMessage:
+        """A message that says only that ``channel`` works ("send a test message")."""
+        finding = Finding(
+            rule="test",
+            severity=Severity.WARNING,
+            message="This is a test of the alert channel; nothing is wrong.",
+            action="None needed.",
+        )
+        return cls(
+            id=uuid.uuid4().hex,
+            kind=Kind.TEST,
+            channel=channel,
+            finding=finding,
+            opened_at=now,
+            at=now,
+        )
 
     @property
     def title(self) -> str:
@@ -180,6 +199,12 @@ class WebhookSender:
         _post(self.channel.url, body, headers, self.channel.timeout)
 
 
+def slack_escape(text: str) -> str:
+    """Slack's (and Mattermost's) control characters escaped: finding text is shown, not parsed
+    (a queue named ``<!channel>`` must not notify everyone)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class SlackSender:
     """``{"text": ...}`` to a Slack or Mattermost incoming webhook."""
 
@@ -187,7 +212,8 @@ class SlackSender:
         self.channel = channel
 
     def send(self, message: AlertMessage) -> None:
-        body = json.dumps({"text": message.as_text()}, ensure_ascii=False).encode("utf-8")
+        text = slack_escape(message.as_text())
+        body = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         _post(self.channel.url, body, headers, self.channel.timeout)
 

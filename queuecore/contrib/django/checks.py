@@ -16,6 +16,11 @@ IDs are stable; the backend's own checks use queuecore.W101/W102.
                   unknown placeholder
 * queuecore.E010  HEALTH is not a mapping of HealthThresholds fields to valid values
 * queuecore.E011  PROMETHEUS_URL is not "" or an http(s) URL with a host
+* queuecore.E012  ALERTS is not a list of valid channels, or ALERTS_INTERVAL is not seconds >= 1
+* queuecore.E013  an ALERTS channel names an unknown finding (not a queuecore.health rule id)
+* queuecore.E014  an ALERTS webhook/slack channel's url is not an http(s) URL with a host
+* queuecore.E015  an ALERTS email channel has no mail settings to send through (MAILERS or
+                  EMAIL_HOST)
 * queuecore.W001  READ_ONLY is not a bool
 * queuecore.W002  STRICT_PRIORITY is not a bool
 * queuecore.W003  QUEUECORE has a key queuecore does not know (a typo is otherwise silent)
@@ -216,6 +221,33 @@ def check_prometheus() -> list[checks.CheckMessage]:
     return []
 
 
+ALERT_PROBLEM_IDS = {"setting": "E012", "finding": "E013", "url": "E014"}
+
+
+def check_alerts() -> list[checks.CheckMessage]:
+    configured = getattr(settings, "QUEUECORE", {}) or {}
+    if not configured.get("ALERTS") and "ALERTS_INTERVAL" not in configured:
+        return []  # no alerts; spares every command the alert imports
+    from queuecore.alerts import ChannelError, channels_from_setting
+    from queuecore.contrib.django.alerts import alert_interval, mail_problem
+
+    messages: list[checks.CheckMessage] = []
+    try:
+        alert_interval()
+    except ImproperlyConfigured as exc:
+        messages.append(_error(str(exc), "E012"))
+    try:
+        channels = channels_from_setting(queuecore_setting("ALERTS"))
+    except ChannelError as exc:
+        messages.append(_error(f'QUEUECORE["ALERTS"]: {exc}', ALERT_PROBLEM_IDS[exc.problem]))
+        return messages
+    for channel in channels:
+        problem = mail_problem(channel) if channel.type == "email" else None
+        if problem:
+            messages.append(_error(f'QUEUECORE["ALERTS"]: {problem}', "E015"))
+    return messages
+
+
 @checks.register("queuecore")
 def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
@@ -229,6 +261,7 @@ def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         check_links,
         check_health,
         check_prometheus,
+        check_alerts,
     ):
         messages.extend(check())
     messages.extend(check_keys())

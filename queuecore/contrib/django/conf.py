@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     # copies are kept), and the most copies one deletion keeps (the rest are deleted uncopied).
     "RECYCLE_BIN_HOURS": 24,
     "RECYCLE_BIN_MAX_TASKS": 10_000,
+    # Alert channels (see queuecore.alerts.channels and the README's "Alerts"): a list of
+    # {"type": "email" | "webhook" | "slack", ...}; [] sends no alerts. The alert loop evaluates
+    # the health findings every ALERTS_INTERVAL seconds.
+    "ALERTS": [],
+    "ALERTS_INTERVAL": 30,
 }
 
 
