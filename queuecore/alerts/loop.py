@@ -189,10 +189,12 @@ class AlertService:
         clock: Clock,
         interval: float = DEFAULT_INTERVAL,
         owner: str = "",
+        first_delay: float = 2.0,
+        max_delay: float = 300.0,
     ) -> AlertService:
         from queuecore.inspector import Inspector
 
-        inspector = Inspector.from_url(url)
+        inspector = Inspector.from_url(url, clock=clock)
         store = AlertStore(RedisSettings.from_url(url).connect())
         service = cls(
             store,
@@ -202,6 +204,8 @@ class AlertService:
             clock=clock,
             interval=interval,
             owner=owner,
+            first_delay=first_delay,
+            max_delay=max_delay,
         )
         service._closers = [inspector.close, store.client.close]
         return service

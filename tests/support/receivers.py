@@ -28,7 +28,7 @@ DEADLINE = 10.0
 
 
 def wait_for(condition: Callable[[], bool], *, deadline: float = DEADLINE, what: str = "") -> None:
-    """Poll ``condition`` until true (a true process/thread boundary), failing after ``deadline``."""
+    """Poll ``condition`` until true (across a thread or process boundary), up to ``deadline``."""
     end = time.monotonic() + deadline
     while not condition():
         if time.monotonic() > end:

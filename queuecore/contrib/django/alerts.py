@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import smtplib
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -145,3 +148,21 @@ def alert_service(url: str, *, clock: Clock, owner: str = "") -> AlertService | 
         interval=alert_interval(),
         owner=owner or f"{socket.gethostname()}:{os.getpid()}",
     )
+
+
+@contextmanager
+def alerts_alongside(url: str, *, clock: Clock, enabled: bool = True) -> Iterator[list[str]]:
+    """Run the alert service in daemon threads for the duration of the block (the scheduler's
+    commands use this); yields banner lines. Nothing runs without channels or when disabled."""
+    service = alert_service(url, clock=clock) if enabled else None
+    if service is None:
+        yield []
+        return
+    stop = threading.Event()
+    threads = service.start(stop)
+    names = ", ".join(c.name for c in service.loop.channels)
+    try:
+        yield [f"  Alerts:   every {service.loop.interval:g}s to {names}"]
+    finally:
+        service.stop(threads, stop)
+        service.close()

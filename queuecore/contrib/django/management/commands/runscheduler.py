@@ -6,6 +6,9 @@ Each item is ``{"cron": "*/5 * * * *", "task": "report:generate", "payload": {..
 and options onto :class:`queuecore.scheduler.Scheduler`; several copies may run at once (each tick
 is enqueued once). It stops on SIGINT/SIGTERM and removes its entries from Redis, as asynq does.
 
+With ``QUEUECORE["ALERTS"]`` set it also runs the alert loop (in its own threads, so a hanging
+receiver never delays a tick); ``--no-alerts`` leaves that to another process.
+
 ``runworker --with-scheduler`` runs the same scheduler in the worker process through
 :func:`schedule_from_settings` and :func:`scheduler_banner`.
 """
@@ -25,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from queuecore.clock import SYSTEM_CLOCK, Clock
+from queuecore.contrib.django.alerts import alerts_alongside
 from queuecore.contrib.django.conf import queuecore_setting, redis_url
 from queuecore.errors import QueueCoreError
 from queuecore.options import format_duration
@@ -119,6 +123,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--log-level", default="info", choices=LOG_LEVELS, help="logging level (default info)"
         )
+        parser.add_argument(
+            "--no-alerts",
+            action="store_true",
+            help='do not run the alert loop of QUEUECORE["ALERTS"] in this process',
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -137,16 +146,21 @@ class Command(BaseCommand):
             scheduler.start()
             for line in scheduler_banner(scheduler, redis=display, now=clock.now()):
                 self.stdout.write(line)
-            given: StopSignal | None = options.get("stop_event")
-            if given is not None:
-                scheduler.run_forever(given)
-            else:
-                stop = threading.Event()
-                with _stop_on_signals(stop):
-                    scheduler.run_forever(stop)
+            with alerts_alongside(url, clock=clock, enabled=not options["no_alerts"]) as lines:
+                for line in lines:
+                    self.stdout.write(line)
+                given: StopSignal | None = options.get("stop_event")
+                if given is not None:
+                    scheduler.run_forever(given)
+                else:
+                    stop = threading.Event()
+                    with _stop_on_signals(stop):
+                        scheduler.run_forever(stop)
             self.stdout.write(
                 f"queuecore scheduler stopped at "
                 f"{datetime.fromtimestamp(clock.now(), UTC).strftime('%Y-%m-%d %H:%M:%S UTC')}"
             )
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         finally:
             scheduler.close()

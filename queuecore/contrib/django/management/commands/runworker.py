@@ -229,12 +229,18 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def run_scheduler(self, url: str, entries: Any, stop: threading.Event) -> None:
+        from queuecore.clock import SYSTEM_CLOCK
+        from queuecore.contrib.django.alerts import alerts_alongside
         from queuecore.scheduler import Scheduler
 
         scheduler = Scheduler.from_url(url, entries=entries)
         try:
             scheduler.start()
-            scheduler.run_forever(stop)
+            # The alert loop of QUEUECORE["ALERTS"] comes with the scheduler, in its own threads.
+            with alerts_alongside(url, clock=SYSTEM_CLOCK) as lines:
+                for line in lines:
+                    self.stdout.write(line)
+                scheduler.run_forever(stop)
         finally:
             scheduler.close()
 

@@ -1,0 +1,91 @@
+"""The alert decisions (open / remind / resolve / prune), as a table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from queuecore.alerts import AlertState, Kind, decide, finding_key
+from queuecore.alerts.state import RESOLVED_KEPT
+from queuecore.health import Finding, Severity
+
+FINDING = Finding(
+    rule="no_consumer",
+    severity=Severity.CRITICAL,
+    message="Queue q has 3 pending tasks and no live server lists it.",
+    action="Start a worker.",
+    queue="q",
+)
+OPEN = AlertState.opened(FINDING, 1000.0)
+RESOLVED = replace(OPEN, status="resolved", changed_at=2000.0, sent_at=2000.0)
+
+# (state, finding present, now, remind_every, expected kind or "none" / "prune")
+CASES = [
+    ("nothing open, finding appears", None, True, 1000.0, 0, Kind.OPENED),
+    ("nothing open, nothing found", None, False, 1000.0, 0, "none"),
+    ("open, still found, no reminders", OPEN, True, 99_000.0, 0, "none"),
+    ("open, still found, reminder not due", OPEN, True, 1599.0, 600, "none"),
+    ("open, still found, reminder due", OPEN, True, 1600.0, 600, Kind.REMINDER),
+    ("open, gone", OPEN, False, 1030.0, 0, Kind.RESOLVED),
+    ("open, gone, but our snapshot predates the opening", OPEN, False, 999.0, 0, "none"),
+    ("open, gone, snapshot at the opening instant", OPEN, False, 1000.0, 0, "none"),
+    ("resolved, found again later", RESOLVED, True, 2001.0, 0, Kind.OPENED),
+    ("resolved, found by a snapshot older than the resolve", RESOLVED, True, 1990.0, 0, "none"),
+    ("resolved, still gone", RESOLVED, False, 2100.0, 0, "none"),
+    ("resolved long ago, still gone", RESOLVED, False, 2001.0 + RESOLVED_KEPT, 0, "prune"),
+]
+
+
+@pytest.mark.parametrize(
+    ("state", "found", "now", "remind", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_decide_opens_reminds_resolves_and_ignores_stale_snapshots(
+    state, found, now, remind, expected
+):
+    decision = decide(state, FINDING if found else None, now=now, remind_every=remind)
+    if expected == "none":
+        assert decision is None
+    elif expected == "prune":
+        assert decision is not None
+        assert decision.kind is None
+        assert decision.new is None
+    else:
+        assert decision is not None
+        assert decision.kind is expected
+        assert decision.new is not None
+        assert decision.new.changed_at == now
+
+
+def test_a_reminder_keeps_the_opening_time_and_counts_itself():
+    decision = decide(OPEN, FINDING, now=1600.0, remind_every=600)
+    assert decision is not None
+    assert decision.new is not None
+    assert decision.new.opened_at == 1000.0
+    assert decision.new.sent_at == 1600.0
+    assert decision.new.reminders == 1
+
+
+def test_a_resolved_state_remembers_what_was_found():
+    decision = decide(OPEN, None, now=1030.0, remind_every=0)
+    assert decision is not None
+    assert decision.new is not None
+    assert decision.new.status == "resolved"
+    assert decision.new.finding() == replace(FINDING, scheduler_id=None)
+
+
+def test_states_round_trip_through_their_stored_text_and_unreadable_text_is_none():
+    assert AlertState.decode(OPEN.encode()) == OPEN
+    assert AlertState.decode("not json") is None
+    assert AlertState.decode('{"status": "open"}') is None
+
+
+def test_the_finding_key_names_rule_and_subject_only():
+    louder = replace(FINDING, severity=Severity.WARNING, message="other words")
+    assert finding_key(louder) == finding_key(FINDING) == "no_consumer|q|"
+    entry = Finding(
+        rule="cron_stalled", severity=Severity.CRITICAL, message="", action="", entry_id="e1"
+    )
+    assert finding_key(entry) == "cron_stalled||e1"
