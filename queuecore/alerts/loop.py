@@ -93,6 +93,8 @@ class AlertLoop(PeriodicComponent):
         self._deliver = deliver
         self._clock = clock
         self._owner = owner
+        # Evaluations made by this loop (for status lines and tests).
+        self.evaluations = 0
 
     def plan(self) -> list[Planned]:
         """What one evaluation now would send, without applying or sending it (dry run)."""
@@ -128,6 +130,7 @@ class AlertLoop(PeriodicComponent):
         """Evaluate, apply every decision this loop wins, and hand over its messages."""
         now = self._clock.now()  # before the snapshot: decisions are about this moment
         found = list(self._findings())
+        self.evaluations += 1
         sent: list[AlertMessage] = []
         for item in self._plan(found, now):
             new = "" if item.decision.new is None else item.decision.new.encode()

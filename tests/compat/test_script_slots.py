@@ -374,6 +374,23 @@ def test_scheduler_scripts_stay_in_one_slot(audit, redis_url):
     assert_single_slot(audit)
 
 
+def alerts_workflow(url: str) -> None:
+    """Alert state transitions (our own keys, one per script call)."""
+    from queuecore.rdb.alerts import AlertStore
+
+    store = AlertStore.from_url(url)
+    assert isinstance(store, AlertStore)
+    assert store.transition("ops{x}", "no_consumer|q|", expected="", new="open")
+    assert not store.transition("ops{x}", "no_consumer|q|", expected="", new="open")
+    assert store.transition("ops{x}", "no_consumer|q|", expected="open", new="")
+    store.client.close()
+
+
+def test_alert_scripts_stay_in_one_slot(audit, redis_url):
+    alerts_workflow(redis_url)
+    assert_single_slot(audit)
+
+
 def inspector_workflow(url: str, redis_client: redis.Redis) -> None:
     inspector_module = pytest.importorskip("queuecore.inspector")
     from queuecore.clock import FrozenClock
@@ -447,6 +464,7 @@ def test_every_script_in_the_package_was_audited(audit, redis_url, redis_client)
     server_workflow(redis_url, redis_client)
     redis_client.flushdb()
     scheduler_workflow(redis_url)
+    alerts_workflow(redis_url)
     assert_single_slot(audit)
     never_run = set(script_names()) - audit.names()
     assert not never_run, f"no workflow here runs {sorted(never_run)}: extend the workflows"
