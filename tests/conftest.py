@@ -21,6 +21,9 @@ from tests.support.redis_server import (
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Loopback HTTP and SMTP receivers (http_receiver, smtp_receiver) for the alert tests.
+pytest_plugins = ["tests.support.receivers"]
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisProcess]:

@@ -16,18 +16,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from queuecore import keys
 from queuecore.alerts import AlertBoard, AlertService
 from queuecore.clock import SYSTEM_CLOCK
 from queuecore.contrib.django.alerts import alert_service
 from queuecore.contrib.django.checks import check_queuecore_settings
 from tests.support.factories import seed_task
-from tests.support.receivers import (  # noqa: F401 (fixtures)
-    HttpReceiver,
-    SmtpReceiver,
-    http_receiver,
-    smtp_receiver,
-    wait_for,
-)
+from tests.support.receivers import HttpReceiver, SmtpReceiver, wait_for
 
 SLACK = {"type": "slack", "url": "https://hooks.slack.com/services/T0/B0/x"}
 MAIL = {"type": "email", "name": "ops-mail", "to": ["ops@example.com"]}
@@ -152,7 +147,7 @@ def test_two_running_loops_send_one_opened_and_one_resolved_message_by_webhook_a
         "[queuecore] [CRITICAL] no_consumer opened: queue orphans"
     ]
 
-    redis_client.delete(f"asynq:{{orphans}}:pending", f"asynq:{{orphans}}:t:{task.id}")
+    redis_client.delete(keys.pending_key("orphans"), keys.task_key("orphans", task.id))
     redis_client.srem("asynq:queues", "orphans")
     wait_for(lambda: len(smtp_receiver.messages) == 2 and len(http_receiver.requests) == 2)
     settle(two_loops)
