@@ -48,6 +48,7 @@ class HttpReceiver:
         self.requests: list[Received] = []
         self.statuses: list[int] = []
         self.hang = False
+        self.answered = 0  # requests answered so far
         self.arrived = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -69,6 +70,8 @@ class HttpReceiver:
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+                with receiver._lock:
+                    receiver.answered += 1
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
