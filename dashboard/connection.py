@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from queuecore import Client, Inspector
 from queuecore.contrib.django.conf import redis_url
-from queuecore.contrib.django.connection import shared_client, shared_inspector
+from queuecore.alerts import AlertBoard
+from queuecore.contrib.django.connection import shared_alert_board, shared_client, shared_inspector
 from queuecore.inspection import QueueInfo
 
 _lock = threading.Lock()
@@ -23,6 +24,11 @@ def inspector() -> Inspector:
 def client() -> Client:
     """For tasks created from the dashboard."""
     return shared_client()
+
+
+def alert_board() -> AlertBoard:
+    """What the alert loops recorded in Redis (the Alerts page)."""
+    return shared_alert_board()
 
 
 # Memory usage needs MEMORY USAGE sampling, which polling must not pay on every request: the

@@ -12,6 +12,7 @@ from dashboard.converters import (
 from dashboard.views import (
     account,
     actions,
+    alerts,
     breakdown,
     create,
     export,
@@ -32,6 +33,8 @@ app_name = "dashboard"
 urlpatterns = [
     path("", pages.overview, name="overview"),
     path("findings/", findings.findings, name="findings"),
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/test", alerts.send_test, name="alerts-test"),
     path("enqueue/", create.enqueue, name="enqueue"),
     path("import/", export.import_page, name="import"),
     path("queues/<name:queue>/", pages.queue_detail, name="queue"),

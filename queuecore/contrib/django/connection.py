@@ -15,6 +15,7 @@ from queuecore.rdb.base import RedisStore
 from queuecore.rdb.connection import RedisSettings
 
 if TYPE_CHECKING:
+    from queuecore.alerts import AlertBoard
     from queuecore.client import Client
     from queuecore.inspector import Inspector
 
@@ -25,6 +26,7 @@ _lock = threading.Lock()
 _inspectors: dict[str, Inspector] = {}
 _clients: dict[str, Client] = {}
 _probes: dict[str, RedisStore] = {}
+_boards: dict[str, AlertBoard] = {}
 
 
 def shared_inspector(url: str | None = None) -> Inspector:
@@ -46,6 +48,18 @@ def shared_client(url: str | None = None) -> Client:
         found = _clients.get(url)
         if found is None:
             found = _clients[url] = Client.from_url(url)
+        return found
+
+
+def shared_alert_board(url: str | None = None) -> AlertBoard:
+    """The alert loops' records in Redis, read by the dashboard's Alerts page."""
+    from queuecore.alerts import AlertBoard
+
+    url = url or redis_url()
+    with _lock:
+        found = _boards.get(url)
+        if found is None:
+            found = _boards[url] = AlertBoard.from_url(url)
         return found
 
 
