@@ -63,6 +63,8 @@ GOLDEN = {
         ("e3b0c442", 1795621200),
         "asynq:scheduler_tick:e3b0c442:1795621200",
     ),
+    # Ours, outside asynq's namespace (the alert loop's state per channel).
+    "alert_state_key": (("ops-mail",), "queuecore:alerts:state:ops-mail"),
 }
 
 GLOBAL_KEYS = {
@@ -96,6 +98,11 @@ def test_key_function_builds_asynqs_exact_string(name):
 @pytest.mark.parametrize(("name", "expected"), sorted(GLOBAL_KEYS.items()))
 def test_global_key_constant_is_asynqs_exact_string(name, expected):
     assert getattr(keys, name) == expected
+
+
+def test_the_alert_keys_live_outside_asynqs_namespace():
+    own = [keys.ALERT_DELIVERIES, keys.ALERT_LAST_RUN, keys.alert_state_key("x")]
+    assert all(k.startswith(keys.OWN_PREFIX) and not k.startswith(keys.PREFIX) for k in own)
 
 
 def test_unique_key_of_a_nil_payload_has_no_checksum_segment():
