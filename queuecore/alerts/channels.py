@@ -39,6 +39,7 @@ _COMMON_KEYS = {
     "severities",
     "queues",
     "remind_every",
+    "open_after",
     "max_attempts",
     "timeout",
 }
@@ -91,6 +92,8 @@ class Channel:
     """Queues whose findings this channel wants; empty: every queue."""
     remind_every: float = 0.0
     """Seconds between reminders while a finding stays open; 0: no reminders."""
+    open_after: float = 0.0
+    """Seconds a finding must be found before it opens (and is sent); 0: at once."""
     max_attempts: int = 5
     """Delivery attempts of one message (the first and its retries) before it is given up."""
     timeout: float = 10.0
@@ -122,8 +125,9 @@ class Channel:
                 f"(known: {', '.join(RULES)})",
                 "finding",
             )
-        if self.remind_every < 0:
-            raise ChannelError(f"channel {self.name!r}: remind_every must be >= 0 seconds")
+        for name in ("remind_every", "open_after"):
+            if getattr(self, name) < 0:
+                raise ChannelError(f"channel {self.name!r}: {name} must be >= 0 seconds")
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
             raise ChannelError(f"channel {self.name!r}: max_attempts must be an integer")
         if not 1 <= self.max_attempts <= 100:
@@ -184,7 +188,7 @@ class Channel:
             values["severities"] = tuple(Severity(n) for n in names)
         if "queues" in item:
             values["queues"] = _names(item["queues"], "queues")
-        for key in ("remind_every", "timeout"):
+        for key in ("remind_every", "open_after", "timeout"):
             if item.get(key) is not None:
                 values[key] = _seconds(item[key], key)
         if "max_attempts" in item:

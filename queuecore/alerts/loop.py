@@ -73,7 +73,9 @@ class AlertLoop(PeriodicComponent):
     """One evaluation of the findings per ``interval``; see the module docstring."""
 
     name = "alerts"
-    run_at_start = True
+    # The first evaluation comes one interval after the start: a worker started beside it has
+    # written its heartbeat by then, so its queues are not reported as having no consumer.
+    run_at_start = False
 
     def __init__(
         self,
@@ -113,7 +115,13 @@ class AlertLoop(PeriodicComponent):
                 if raw and state is None and finding is None:
                     decision: Decision | None = Decision(kind=None, new=None)  # unreadable
                 else:
-                    decision = decide(state, finding, now=now, remind_every=channel.remind_every)
+                    decision = decide(
+                        state,
+                        finding,
+                        now=now,
+                        remind_every=channel.remind_every,
+                        open_after=channel.open_after,
+                    )
                 if decision is not None:
                     planned.append(
                         Planned(

@@ -3,7 +3,9 @@
 An alert's state is stored per channel and finding key (:func:`finding_key`) as JSON
 (:class:`AlertState`). :func:`decide` compares it with the current evaluation:
 
-* no state (or a resolved one) and the finding is there: **open** (one message);
+* no state (or a resolved one) and the finding is there: **open** (one message); with
+  ``open_after`` the finding is first only *pending* (no message) and opens once it has been
+  found for that long, so a blip (a worker restarting during a deploy) wakes nobody;
 * open and the finding is there, ``remind_every`` after the last message: **remind**;
 * open and the finding is gone: **resolve** (one message); the state stays as a resolved record
   for :data:`RESOLVED_KEPT` seconds, then is pruned without a message.
@@ -45,7 +47,7 @@ def finding_key(finding: Finding) -> str:
 class AlertState:
     """One finding's alert on one channel, as stored."""
 
-    status: str  # "open" or "resolved"
+    status: str  # "pending" (found, not yet for open_after), "open" or "resolved"
     rule: str
     severity: str
     subject: str
@@ -75,9 +77,9 @@ class AlertState:
             return None
 
     @classmethod
-    def opened(cls, finding: Finding, now: float) -> AlertState:
+    def opened(cls, finding: Finding, now: float, *, status: str = "open") -> AlertState:
         return cls(
-            status="open",
+            status=status,
             rule=finding.rule,
             severity=finding.severity.value,
             subject=finding.subject,
@@ -104,20 +106,34 @@ class AlertState:
 
 @dataclass(frozen=True, kw_only=True)
 class Decision:
-    """A transition: ``kind`` None prunes a resolved record (no message); ``new`` None deletes."""
+    """A transition and the message it sends (``kind``; None: a silent change, such as a pending
+    finding or the prune of a resolved record). ``new`` None deletes the state."""
 
     kind: Kind | None
     new: AlertState | None
 
 
 def decide(
-    state: AlertState | None, finding: Finding | None, *, now: float, remind_every: float
+    state: AlertState | None,
+    finding: Finding | None,
+    *,
+    now: float,
+    remind_every: float,
+    open_after: float = 0.0,
 ) -> Decision | None:
     """What to do about one finding key at snapshot time ``now``; None: nothing."""
     if state is not None and now <= state.changed_at:
         return None  # another loop acted on a newer snapshot than ours
     if finding is not None:
+        if state is not None and state.status == "pending":
+            if now - state.opened_at < open_after:
+                return None
+            opened = replace(AlertState.opened(finding, now), opened_at=state.opened_at)
+            return Decision(kind=Kind.OPENED, new=opened)
         if state is None or not state.is_open:
+            if open_after > 0:
+                pending = AlertState.opened(finding, now, status="pending")
+                return Decision(kind=None, new=pending)
             return Decision(kind=Kind.OPENED, new=AlertState.opened(finding, now))
         if remind_every > 0 and now - state.sent_at >= remind_every:
             fresh = AlertState.opened(finding, now)
@@ -130,6 +146,8 @@ def decide(
         return None
     if state is None:
         return None
+    if state.status == "pending":
+        return Decision(kind=None, new=None)  # a blip: gone before it opened
     if state.is_open:
         return Decision(
             kind=Kind.RESOLVED,

@@ -11,7 +11,9 @@ import redis
 from django.core.management import call_command
 
 from queuecore import keys
+from queuecore.client import Client, Task
 from queuecore.clock import FrozenClock
+from queuecore.handlers import ServeMux
 from tests.contrib.test_runscheduler import AdvancingStop
 from tests.support.factories import seed_task
 from tests.support.receivers import HttpReceiver, wait_for
@@ -28,6 +30,7 @@ def test_runscheduler_keeps_its_cron_entries_on_time_while_an_alert_receiver_han
         **settings.QUEUECORE,
         "SCHEDULE": [{"cron": "@every 1s", "task": "tick", "options": {"queue": "ticks"}}],
         "ALERTS": [{"type": "webhook", "url": http_receiver.url(), "timeout": 20}],
+        "ALERTS_INTERVAL": 1,  # the first evaluation comes one interval after the start
     }
     # A finding for the alert loop to send about: a queue nobody consumes.
     seed_task(redis_client, "pending", queue="orphans")
@@ -54,7 +57,7 @@ def test_runscheduler_keeps_its_cron_entries_on_time_while_an_alert_receiver_han
         stop_event=AdvancingStop(clock, START + TICKS + 0.5, on_wait),
     )
 
-    assert "  Alerts:   every 30s to webhook-1" in out.getvalue()
+    assert "  Alerts:   every 1s to webhook-1" in out.getvalue()
     assert set(answered_while_ticking) == {0}
     assert set(attempts_logged) == {0}
     # At every wait of the cron loop, each tick due so far had been enqueued: none ran late.
@@ -93,3 +96,27 @@ def test_runscheduler_no_alerts_leaves_the_alert_loop_to_another_process(
     )
     assert "Alerts:" not in out.getvalue()
     assert redis_client.get(keys.ALERT_LAST_RUN) is None
+
+
+def test_runworker_with_scheduler_runs_the_alert_loop_too(
+    settings: Any, queuecore_settings: str, http_receiver: HttpReceiver, redis_client: redis.Redis
+):
+    settings.QUEUECORE = {
+        **settings.QUEUECORE,
+        "QUEUES": {"default": 1},
+        "ALERTS": [{"type": "webhook", "name": "hook", "url": http_receiver.url()}],
+        "ALERTS_INTERVAL": 1,
+    }
+    seed_task(redis_client, "pending", queue="orphans")  # no worker consumes it
+    mux = ServeMux()
+    # The burst run lasts until this task is done, and the task until the alert has arrived.
+    mux.register("wait:alert", lambda task: http_receiver.arrived.wait(10))
+    with Client.from_url(queuecore_settings) as client:
+        client.enqueue(Task("wait:alert"))
+    out = StringIO()
+    call_command("runworker", "--burst", "--with-scheduler", stdout=out, stderr=StringIO(), mux=mux)
+    assert "Alerts:   every 1s to hook" in out.getvalue()
+    # One interval after the start the worker had its heartbeat written: "default" is consumed.
+    (request,) = http_receiver.requests
+    assert request.headers["x-queuecore-event"] == "opened"
+    assert b'"queue": "orphans"' in request.body

@@ -236,3 +236,21 @@ def test_a_receiver_that_hangs_fails_the_attempt_at_the_channels_timeout(
     (record,) = service.run_once()[1]
     assert record.outcome == "retrying"
     assert "no reply within 0.3s" in record.error
+
+
+def test_with_open_after_a_finding_that_clears_in_time_sends_nothing_and_one_that_stays_opens(
+    http_receiver, make_service, redis_client: redis.Redis, clock: FrozenClock
+):
+    service = make_service(webhook(http_receiver, open_after=60))
+    seed_task(redis_client, "pending", queue="blip", now=EPOCH - 5)
+    seed_task(redis_client, "pending", queue="stuck", now=EPOCH - 5)
+    service.run_once()
+    clock.advance(30)
+    clear_queue(redis_client, "blip")
+    service.run_once()
+    clock.advance(30)
+    service.run_once()
+    assert events(http_receiver) == [("opened", "no_consumer", "stuck")]
+    opened = json.loads(http_receiver.bodies()[0])
+    assert opened["opened_at"] == "2026-09-21T14:13:20+00:00"  # when it was first found
+    assert redis_client.hkeys("queuecore:alerts:state:hook") == [b"no_consumer|stuck|"]

@@ -19,39 +19,53 @@ FINDING = Finding(
 )
 OPEN = AlertState.opened(FINDING, 1000.0)
 RESOLVED = replace(OPEN, status="resolved", changed_at=2000.0, sent_at=2000.0)
+PENDING = replace(OPEN, status="pending")
 
-# (state, finding present, now, remind_every, expected kind or "none" / "prune")
+# (case, state, finding present, now, remind_every, open_after, expected kind or "none" /
+# "prune" / "pending")
 CASES = [
-    ("nothing open, finding appears", None, True, 1000.0, 0, Kind.OPENED),
-    ("nothing open, nothing found", None, False, 1000.0, 0, "none"),
-    ("open, still found, no reminders", OPEN, True, 99_000.0, 0, "none"),
-    ("open, still found, reminder not due", OPEN, True, 1599.0, 600, "none"),
-    ("open, still found, reminder due", OPEN, True, 1600.0, 600, Kind.REMINDER),
-    ("open, gone", OPEN, False, 1030.0, 0, Kind.RESOLVED),
-    ("open, gone, but our snapshot predates the opening", OPEN, False, 999.0, 0, "none"),
-    ("open, gone, snapshot at the opening instant", OPEN, False, 1000.0, 0, "none"),
-    ("resolved, found again later", RESOLVED, True, 2001.0, 0, Kind.OPENED),
-    ("resolved, found by a snapshot older than the resolve", RESOLVED, True, 1990.0, 0, "none"),
-    ("resolved, still gone", RESOLVED, False, 2100.0, 0, "none"),
-    ("resolved long ago, still gone", RESOLVED, False, 2001.0 + RESOLVED_KEPT, 0, "prune"),
+    ("nothing open, finding appears", None, True, 1000.0, 0, 0, Kind.OPENED),
+    ("nothing open, nothing found", None, False, 1000.0, 0, 0, "none"),
+    ("open, still found, no reminders", OPEN, True, 99_000.0, 0, 0, "none"),
+    ("open, still found, reminder not due", OPEN, True, 1599.0, 600, 0, "none"),
+    ("open, still found, reminder due", OPEN, True, 1600.0, 600, 0, Kind.REMINDER),
+    ("open, gone", OPEN, False, 1030.0, 0, 0, Kind.RESOLVED),
+    ("open, gone, but our snapshot predates the opening", OPEN, False, 999.0, 0, 0, "none"),
+    ("open, gone, snapshot at the opening instant", OPEN, False, 1000.0, 0, 0, "none"),
+    ("resolved, found again later", RESOLVED, True, 2001.0, 0, 0, Kind.OPENED),
+    ("resolved, found by a snapshot older than the resolve", RESOLVED, True, 1990.0, 0, 0, "none"),
+    ("resolved, still gone", RESOLVED, False, 2100.0, 0, 0, "none"),
+    ("resolved long ago, still gone", RESOLVED, False, 2001.0 + RESOLVED_KEPT, 0, 0, "prune"),
+    ("with open_after, a new finding is pending first", None, True, 1000.0, 0, 60, "pending"),
+    ("pending, found again too soon", PENDING, True, 1059.0, 0, 60, "none"),
+    ("pending, found for open_after", PENDING, True, 1060.0, 0, 60, Kind.OPENED),
+    ("pending, gone before it opened", PENDING, False, 1030.0, 0, 60, "prune"),
+    ("resolved, found again, with open_after", RESOLVED, True, 2001.0, 0, 60, "pending"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("state", "found", "now", "remind", "expected"),
+    ("state", "found", "now", "remind", "open_after", "expected"),
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
 def test_decide_opens_reminds_resolves_and_ignores_stale_snapshots(
-    state, found, now, remind, expected
+    state, found, now, remind, open_after, expected
 ):
-    decision = decide(state, FINDING if found else None, now=now, remind_every=remind)
+    decision = decide(
+        state, FINDING if found else None, now=now, remind_every=remind, open_after=open_after
+    )
     if expected == "none":
         assert decision is None
     elif expected == "prune":
         assert decision is not None
         assert decision.kind is None
         assert decision.new is None
+    elif expected == "pending":
+        assert decision is not None
+        assert decision.kind is None
+        assert decision.new is not None
+        assert decision.new.status == "pending"
     else:
         assert decision is not None
         assert decision.kind is expected
@@ -74,6 +88,13 @@ def test_a_resolved_state_remembers_what_was_found():
     assert decision.new is not None
     assert decision.new.status == "resolved"
     assert decision.new.finding() == replace(FINDING, scheduler_id=None)
+
+
+def test_a_pending_finding_opens_with_the_time_it_was_first_found():
+    decision = decide(PENDING, FINDING, now=1060.0, remind_every=0, open_after=60)
+    assert decision is not None
+    assert decision.new is not None
+    assert (decision.new.status, decision.new.opened_at) == ("open", 1000.0)
 
 
 def test_states_round_trip_through_their_stored_text_and_unreadable_text_is_none():
