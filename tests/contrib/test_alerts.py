@@ -211,3 +211,26 @@ def test_alerts_test_sends_a_test_message_and_records_it(
 def test_alerts_without_channels_is_an_error(queuecore_settings: str):
     with pytest.raises(CommandError, match="No alert channels"):
         call_command("alerts", "--once")
+
+
+def test_alerts_runs_until_stopped_and_says_where_it_sends(
+    alerting: str, settings: Any, http_receiver: HttpReceiver, redis_client: redis.Redis
+):
+    settings.QUEUECORE = {**settings.QUEUECORE, "ALERTS_INTERVAL": 1}
+    seed_task(redis_client, "pending", queue="orphans")
+    stop = threading.Event()
+    out = StringIO()
+    thread = threading.Thread(
+        target=call_command, args=("alerts",), kwargs={"stdout": out, "stop_event": stop}
+    )
+    thread.start()
+    try:
+        wait_for(lambda: http_receiver.requests, what="the opened message")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    text = out.getvalue()
+    assert "queuecore alerts on redis://127.0.0.1:" in text
+    assert "  Every 1s to 2 channel(s):" in text
+    assert "    ops-mail  email  ops@example.com" in text
