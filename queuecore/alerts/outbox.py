@@ -2,8 +2,9 @@
 
 Each channel has its own :class:`Outbox` running in its own thread, so a receiver that hangs
 delays only its own channel's messages, never the evaluation, another channel, or the scheduler's
-cron loop next to it. A failed attempt is retried after :func:`retry_delay` until the channel's
-``max_attempts``; every attempt's outcome is logged and written to the delivery log in Redis
+cron loop next to it. Messages leave in the order they were decided; a failed attempt is retried
+after :func:`retry_delay` until the channel's ``max_attempts``, holding the messages behind it.
+Every attempt's outcome is logged and written to the delivery log in Redis
 (:class:`DeliveryRecord`), which the dashboard's Alerts page shows.
 
 Messages wait in memory: a process that stops with messages still retrying loses them (the alert
@@ -64,9 +65,7 @@ class DeliveryRecord:
             return None
 
 
-def _attempt(
-    channel: Channel, sender: Sender, message: AlertMessage, attempt: int, now: float
-) -> tuple[bool, str, bool]:
+def _attempt(channel: Channel, sender: Sender, message: AlertMessage) -> tuple[bool, str, bool]:
     """(delivered, error, retryable) of one attempt; no exception escapes."""
     try:
         sender.send(message)
@@ -91,7 +90,7 @@ def send_now(
     channel: Channel, sender: Sender, message: AlertMessage, store: AlertStore | None, now: float
 ) -> DeliveryRecord:
     """One attempt, no retries, recorded (the dashboard's "send a test message")."""
-    delivered, error, _ = _attempt(channel, sender, message, 1, now)
+    delivered, error, _ = _attempt(channel, sender, message)
     record = DeliveryRecord(
         at=now,
         channel=channel.name,
@@ -151,24 +150,34 @@ class Outbox:
             return len(self._pending)
 
     def next_due(self) -> float | None:
+        """When the first waiting message is due (the others wait behind it), or None."""
         with self._lock:
-            return min((p.due for p in self._pending), default=None)
+            return self._pending[0].due if self._pending else None
 
     def run_once(self) -> list[DeliveryRecord]:
-        """Attempt every message that is due now, once each, oldest first."""
+        """Attempt the waiting messages in order while they are due and get through.
+
+        Messages go out in the order they were decided: one being retried holds the ones behind
+        it, so a receiver never sees a finding resolved before it saw it opened.
+        """
         now = self._clock.now()
-        with self._lock:
-            due = [p for p in self._pending if p.due <= now]
-            self._pending = [p for p in self._pending if p.due > now]
-        records = [self._deliver(p) for p in due]
+        records = []
+        while True:
+            with self._lock:
+                if not self._pending or self._pending[0].due > now:
+                    break
+                item = self._pending[0]
+            record = self._deliver(item)
+            records.append(record)
+            if record.outcome == "retrying":
+                break
         return records
 
     def _deliver(self, item: _Pending) -> DeliveryRecord:
+        """Attempt the first waiting message; it stays first only when it is to be retried."""
         item.attempts += 1
         message, channel = item.message, self.channel
-        delivered, error, retryable = _attempt(
-            channel, self._sender, message, item.attempts, self._clock.now()
-        )
+        delivered, error, retryable = _attempt(channel, self._sender, message)
         now = self._clock.now()
         next_at = None
         if delivered:
@@ -178,8 +187,6 @@ class Outbox:
             outcome = "retrying"
             next_at = now + retry_delay(item.attempts, first=self._first, cap=self._cap)
             item.due = next_at
-            with self._lock:
-                self._pending.append(item)
             log.warning(
                 "alert to %s failed (attempt %d of %d, retrying): %s",
                 channel.name,
@@ -196,6 +203,9 @@ class Outbox:
                 error,
                 message.title,
             )
+        if outcome != "retrying":
+            with self._lock:
+                self._pending.remove(item)
         record = DeliveryRecord(
             at=now,
             channel=channel.name,

@@ -254,3 +254,20 @@ def test_with_open_after_a_finding_that_clears_in_time_sends_nothing_and_one_tha
     opened = json.loads(http_receiver.bodies()[0])
     assert opened["opened_at"] == "2026-09-21T14:13:20+00:00"  # when it was first found
     assert redis_client.hkeys("queuecore:alerts:state:hook") == [b"no_consumer|stuck|"]
+
+
+def test_a_resolve_decided_while_the_opening_is_retried_arrives_after_it(
+    http_receiver, make_service, redis_client: redis.Redis, clock: FrozenClock
+):
+    http_receiver.statuses = [500]
+    service = make_service(webhook(http_receiver))
+    seed_task(redis_client, "pending", queue="orphans", now=EPOCH - 5)
+    service.run_once()  # "opened" fails once
+    clear_queue(redis_client, "orphans")
+    clock.advance(1)
+    _, records = service.run_once()  # "resolved" is decided, but waits behind "opened"
+    assert records == []
+    clock.advance(1)
+    _, records = service.run_once()
+    assert [r.kind for r in records] == ["opened", "resolved"]
+    assert [e[0] for e in events(http_receiver)] == ["opened", "opened", "resolved"]
