@@ -9,8 +9,8 @@ import time
 from dataclasses import replace
 
 from queuecore import Client, Inspector
-from queuecore.contrib.django.conf import redis_url
 from queuecore.alerts import AlertBoard
+from queuecore.contrib.django.conf import redis_url
 from queuecore.contrib.django.connection import shared_alert_board, shared_client, shared_inspector
 from queuecore.inspection import QueueInfo
 
