@@ -1,7 +1,8 @@
 """The Alerts page (what the alert loops found and sent) and its "send a test message" action.
 
-The test action is POST + CSRF + the operate permission and is audited as ``alert_test``; it sends
-one message synchronously, bounded by the channel's timeout, and logs it with the deliveries.
+The test action is POST + CSRF + the operate permission, through the one action path
+(``dashboard.changes``, audited as ``send_test_alert``); it sends one message synchronously,
+bounded by the channel's timeout, and logs it with the deliveries.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from dashboard import changes
 from dashboard.access import Abilities
-from dashboard.audit import audited, new_entry
 from dashboard.connection import alert_board
 from dashboard.http import action_reply, dashboard_view, render_page
 from dashboard.models import Outcome
 from dashboard.presenters import alerts as presenter
-from dashboard.views.actions import require
 from queuecore.alerts import AlertMessage, Channel, send_now
 from queuecore.clock import SYSTEM_CLOCK
 from queuecore.contrib.django.alerts import alert_channels, sender_for
@@ -50,23 +50,21 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @require_POST
 @dashboard_view
 def send_test(request: HttpRequest) -> HttpResponse:
-    name = request.POST.get("channel", "")
-    require(request, Abilities.of(request.user).operate, "alert_test", "")
-    channel = _channel(name)
-    entry = new_entry(request, "alert_test", total=1)
-    with audited(entry) as change:
+    actor = changes.Actor(request)
+    with changes.change(actor, "send_test_alert", allowed=actor.can.operate, total=1) as done:
+        channel = _channel(request.POST.get("channel", ""))
         now = SYSTEM_CLOCK.now()
         message = AlertMessage.test(channel.name, now)
         sender = sender_for(channel, SYSTEM_CLOCK)
         record = send_now(channel, sender, message, alert_board().store, now)
         sent = record.outcome == "sent"
-        change.count = 1 if sent else 0
-        change.outcome = Outcome.SUCCEEDED if sent else Outcome.FAILED
-        change.detail = f"Test message to {channel.name} ({channel.target}): " + (
+        done.count = 1 if sent else 0
+        done.outcome = Outcome.SUCCEEDED if sent else Outcome.FAILED
+        done.detail = f"Test message to {channel.name} ({channel.target}): " + (
             "sent." if sent else f"failed: {record.error}"
         )
     return action_reply(
-        request, change.detail, level="success" if sent else "error",
+        request, done.detail, level="success" if sent else "error",
         fallback=reverse("dashboard:alerts"),
     )  # fmt: skip
 

@@ -96,7 +96,7 @@ def test_an_operator_sends_a_test_message_and_it_is_audited(
     (request,) = http_receiver.requests
     assert json.loads(request.body)["event"] == "test"
     entry = AuditEntry.objects.get()
-    assert (entry.action, entry.outcome, entry.count) == ("alert_test", Outcome.SUCCEEDED, 1)
+    assert (entry.action, entry.outcome, entry.count) == ("send_test_alert", Outcome.SUCCEEDED, 1)
     assert 'data-delivery="sent"' in operator.get(PAGE).content.decode()
 
 
