@@ -28,6 +28,7 @@ class ChannelRow:
 @dataclass(frozen=True, kw_only=True)
 class AlertRow:
     channel: str
+    pending: bool
     rule: str
     severity: str
     tone: str
@@ -108,6 +109,7 @@ def page(
         open_alerts=tuple(
             AlertRow(
                 channel=a.channel,
+                pending=not a.state.is_open,
                 rule=a.state.rule,
                 severity=a.state.severity,
                 tone="error" if a.state.severity == "critical" else "warn",

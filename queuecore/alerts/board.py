@@ -33,12 +33,13 @@ class AlertBoard:
         return cls(AlertStore(RedisSettings.from_url(url).connect()))
 
     def open_alerts(self, channels: Sequence[Channel]) -> list[OpenAlert]:
-        """Every open alert of ``channels``, oldest first."""
+        """Every open alert of ``channels`` (and pending one, found but not yet for the
+        channel's ``open_after``), oldest first."""
         found = []
         for channel in channels:
             for text in self.store.states(channel.name).values():
                 state = AlertState.decode(text)
-                if state is not None and state.is_open:
+                if state is not None and state.status in ("open", "pending"):
                     found.append(OpenAlert(channel=channel.name, state=state))
         found.sort(key=lambda a: (a.state.opened_at, a.channel))
         return found

@@ -136,3 +136,16 @@ def test_invalid_alert_settings_show_a_banner_not_an_error(
     page = viewer.get(PAGE)
     assert page.status_code == 200
     assert "The alert settings are invalid" in page.content.decode()
+
+
+def test_a_finding_waiting_for_open_after_is_listed_as_pending(
+    settings: Any, alerting: str, viewer: Client, redis_client: redis.Redis
+):
+    (channel,) = settings.QUEUECORE["ALERTS"]
+    settings.QUEUECORE = {**settings.QUEUECORE, "ALERTS": [{**channel, "open_after": 300}]}
+    seed_task(redis_client, "pending", queue="orphans")
+    evaluate_once(alerting)
+    html = viewer.get(PAGE).content.decode()
+    assert 'data-open-alert="no_consumer"' in html
+    assert ">pending</span>" in html
+    assert "data-delivery=" not in html  # nothing was sent
