@@ -17,8 +17,8 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from queuecore import keys
-from queuecore.alerts import AlertBoard, AlertService
-from queuecore.clock import SYSTEM_CLOCK
+from queuecore.alerts import AlertBoard, AlertService, retry_delay
+from queuecore.clock import SYSTEM_CLOCK, FrozenClock
 from queuecore.contrib.django.alerts import alert_service
 from queuecore.contrib.django.checks import check_queuecore_settings
 from tests.support.factories import seed_task
@@ -234,3 +234,32 @@ def test_alerts_runs_until_stopped_and_says_where_it_sends(
     assert "queuecore alerts on redis://127.0.0.1:" in text
     assert "  Every 1s to 2 channel(s):" in text
     assert "    ops-mail  email  ops@example.com" in text
+
+
+def test_a_mail_server_that_refuses_for_now_gets_the_message_on_a_retry(
+    alerting: str, smtp_receiver: SmtpReceiver, redis_client: redis.Redis
+):
+    smtp_receiver.replies = ["451 4.3.0 Try again later"]
+    clock = FrozenClock(1_790_000_000.0)
+    service = alert_service(alerting, clock=clock)
+    assert service is not None
+    seed_task(redis_client, "pending", queue="orphans")
+    try:
+        _, first = service.run_once()
+        clock.advance(2)
+        _, second = service.run_once()
+    finally:
+        service.close()
+    mail = [r for r in first + second if r.channel == "ops-mail"]
+    assert [r.outcome for r in mail] == ["retrying", "sent"]
+    assert "451" in mail[0].error
+    assert mail_subjects(smtp_receiver) == [
+        "[queuecore] [CRITICAL] no_consumer opened: queue orphans"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("attempt", "delay"), [(1, 2.0), (2, 4.0), (3, 8.0), (8, 256.0), (9, 300.0), (30, 300.0)]
+)
+def test_retries_back_off_exponentially_up_to_the_cap(attempt, delay):
+    assert retry_delay(attempt, first=2.0, cap=300.0) == delay

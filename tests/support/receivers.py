@@ -110,10 +110,13 @@ class SmtpReceiver:
                 pytest.fail(message)
             pytest.skip(message)
         self.messages: list[Message] = []
+        self.replies: list[str] = []  # replies to DATA before accepting (e.g. "451 try later")
         receiver = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                if receiver.replies:
+                    return receiver.replies.pop(0)
                 receiver.messages.append(email.message_from_bytes(envelope.content))
                 return "250 Message accepted for delivery"
 
