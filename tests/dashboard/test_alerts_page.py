@@ -108,6 +108,11 @@ def test_a_failed_test_message_is_reported_and_audited_as_failed(
     assert "failed: HTTP 503" in response.content.decode()
     entry = AuditEntry.objects.get()
     assert (entry.outcome, entry.count) == (Outcome.FAILED, 0)
+    # Without htmx (the page's plain form): back to the page, the outcome shown there.
+    http_receiver.statuses = [503]
+    response = operator.post(TEST, {"channel": "pager"}, follow=True)
+    assert response.redirect_chain == [("/alerts/", 302)]
+    assert "failed: HTTP 503" in response.content.decode()
 
 
 def test_viewers_get_no_test_button_and_their_post_is_refused_and_audited(
