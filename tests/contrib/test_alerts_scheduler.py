@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
 
+import pytest
 import redis
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from queuecore import keys
 from queuecore.client import Client, Task
@@ -120,3 +122,11 @@ def test_runworker_with_scheduler_runs_the_alert_loop_too(
     (request,) = http_receiver.requests
     assert request.headers["x-queuecore-event"] == "opened"
     assert b'"queue": "orphans"' in request.body
+
+
+def test_runworker_with_scheduler_refuses_bad_alert_settings_before_it_starts(
+    settings: Any, queuecore_settings: str
+):
+    settings.QUEUECORE = {**settings.QUEUECORE, "ALERTS": [{"type": "slack", "url": "ftp://x"}]}
+    with pytest.raises(CommandError, match="url must be an http"):
+        call_command("runworker", "--burst", "--with-scheduler", stdout=StringIO(), mux=ServeMux())

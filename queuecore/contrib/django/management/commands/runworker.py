@@ -223,7 +223,13 @@ class Command(BaseCommand):
             )
         except ImportError as exc:
             raise CommandError(f"--with-scheduler needs queuecore.scheduler: {exc}") from exc
+        from queuecore.contrib.django.alerts import alert_channels, alert_interval
+
         try:
+            # The alert settings too: the scheduler thread runs the alert loop, and a bad
+            # setting is reported here, before the worker starts, not lost in that thread.
+            alert_channels()
+            alert_interval()
             return schedule_from_settings()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
