@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from queuecore.alerts import AlertService, Channel, http_sender
 from queuecore.client import Client, Task
 from queuecore.clock import FrozenClock
@@ -12,6 +14,8 @@ from queuecore.inspector import Inspector
 from queuecore.rdb.alerts import AlertStore
 from queuecore.rdb.connection import RedisSettings
 from tests.support.receivers import HttpReceiver
+
+pytestmark = pytest.mark.cluster
 
 
 def test_two_alert_loops_on_a_cluster_send_one_opened_and_one_resolved_message(
