@@ -3,7 +3,7 @@
 A generic webhook receives ``application/json`` (:meth:`AlertMessage.as_json`) with these
 headers:
 
-* ``X-Queuecore-Event``: ``opened``, ``reminder``, ``resolved`` or ``test``;
+* ``X-Queuecore-Event``: ``opened``, ``escalated``, ``reminder``, ``resolved`` or ``test``;
 * ``X-Queuecore-Delivery``: the message id (the same on every retry of one message);
 * with a ``secret``: ``X-Queuecore-Timestamp`` (Unix seconds) and ``X-Queuecore-Signature:
   sha256=<hex>``, the HMAC-SHA256 under the secret of ``<timestamp>.<body>``
@@ -98,6 +98,7 @@ class AlertMessage:
             return "Test message from queuecore alerts"
         words = {
             Kind.OPENED: "opened",
+            Kind.ESCALATED: "got worse",
             Kind.REMINDER: "still open",
             Kind.RESOLVED: "resolved",
         }[self.kind]

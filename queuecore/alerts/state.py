@@ -6,6 +6,8 @@ An alert's state is stored per channel and finding key (:func:`finding_key`) as 
 * no state (or a resolved one) and the finding is there: **open** (one message); with
   ``open_after`` the finding is first only *pending* (no message) and opens once it has been
   found for that long, so a blip (a worker restarting during a deploy) wakes nobody;
+* open and the finding is there at a higher severity (warning to critical): **escalate** (one
+  message; a drop back to warning is remembered silently);
 * open and the finding is there, ``remind_every`` after the last message: **remind**;
 * open and the finding is gone: **resolve** (one message); the state stays as a resolved record
   for :data:`RESOLVED_KEPT` seconds, then is pruned without a message.
@@ -33,6 +35,7 @@ RESOLVED_KEPT = 86_400.0
 
 class Kind(StrEnum):
     OPENED = "opened"
+    ESCALATED = "escalated"
     REMINDER = "reminder"
     RESOLVED = "resolved"
     TEST = "test"
@@ -135,14 +138,19 @@ def decide(
                 pending = AlertState.opened(finding, now, status="pending")
                 return Decision(kind=None, new=pending)
             return Decision(kind=Kind.OPENED, new=AlertState.opened(finding, now))
+        fresh = replace(
+            AlertState.opened(finding, now),
+            opened_at=state.opened_at,
+            reminders=state.reminders,
+        )
+        was = Severity(state.severity).rank
+        if finding.severity.rank > was:
+            return Decision(kind=Kind.ESCALATED, new=fresh)
+        if finding.severity.rank < was:
+            # Milder now: remembered without a message, so a renewed rise is told again.
+            return Decision(kind=None, new=replace(fresh, sent_at=state.sent_at))
         if remind_every > 0 and now - state.sent_at >= remind_every:
-            fresh = AlertState.opened(finding, now)
-            new = replace(
-                fresh,
-                opened_at=state.opened_at,
-                reminders=state.reminders + 1,
-            )
-            return Decision(kind=Kind.REMINDER, new=new)
+            return Decision(kind=Kind.REMINDER, new=replace(fresh, reminders=state.reminders + 1))
         return None
     if state is None:
         return None

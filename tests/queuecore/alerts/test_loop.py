@@ -18,7 +18,7 @@ import redis
 from queuecore.alerts import AlertBoard, AlertService, Channel, http_sender, verify_signature
 from queuecore.clock import FrozenClock
 from queuecore.health import HealthThresholds
-from tests.support.factories import seed_task
+from tests.support.factories import seed_many, seed_task
 from tests.support.receivers import HttpReceiver
 
 EPOCH = 1_790_000_000.0
@@ -34,11 +34,11 @@ def make_service(redis_url: str, clock: FrozenClock) -> Iterator[Callable[..., A
     made: list[AlertService] = []
 
     def make(*channels: Channel, **options: Any) -> AlertService:
+        options.setdefault("thresholds", HealthThresholds())
         service = AlertService.from_url(
             redis_url,
             channels,
             {c.name: http_sender(c, now=clock.now) for c in channels},
-            thresholds=HealthThresholds(),
             clock=clock,
             **options,
         )
@@ -271,3 +271,23 @@ def test_a_resolve_decided_while_the_opening_is_retried_arrives_after_it(
     _, records = service.run_once()
     assert [r.kind for r in records] == ["opened", "resolved"]
     assert [e[0] for e in events(http_receiver)] == ["opened", "opened", "resolved"]
+
+
+def test_a_finding_that_gets_worse_sends_one_escalation(
+    http_receiver, make_service, redis_client: redis.Redis, clock: FrozenClock
+):
+    service = make_service(webhook(http_receiver), thresholds=HealthThresholds(archive_cap=10))
+    seed_many(redis_client, "archived", 8, queue="mail")  # 80 % of the cap: a warning
+    service.run_once()
+    clock.advance(30)
+    seed_many(redis_client, "archived", 2, queue="mail")  # 100 %: critical
+    service.run_once()
+    clock.advance(30)
+    service.run_once()
+    assert events(http_receiver) == [
+        ("opened", "archive_cap", "mail"),
+        ("escalated", "archive_cap", "mail"),
+    ]
+    worse = json.loads(http_receiver.bodies()[1])
+    assert worse["severity"] == "critical"
+    assert worse["title"] == "[CRITICAL] archive_cap got worse: queue mail"

@@ -20,9 +20,11 @@ FINDING = Finding(
 OPEN = AlertState.opened(FINDING, 1000.0)
 RESOLVED = replace(OPEN, status="resolved", changed_at=2000.0, sent_at=2000.0)
 PENDING = replace(OPEN, status="pending")
+WARNING_OPEN = replace(OPEN, severity="warning")
+MILDER = replace(FINDING, severity=Severity.WARNING)
 
-# (case, state, finding present, now, remind_every, open_after, expected kind or "none" /
-# "prune" / "pending")
+# (case, state, finding found (True, False or "warning": found, milder), now, remind_every,
+# open_after, expected kind or "none" / "prune" / "pending" / "silent")
 CASES = [
     ("nothing open, finding appears", None, True, 1000.0, 0, 0, Kind.OPENED),
     ("nothing open, nothing found", None, False, 1000.0, 0, 0, "none"),
@@ -36,6 +38,8 @@ CASES = [
     ("resolved, found by a snapshot older than the resolve", RESOLVED, True, 1990.0, 0, 0, "none"),
     ("resolved, still gone", RESOLVED, False, 2100.0, 0, 0, "none"),
     ("resolved long ago, still gone", RESOLVED, False, 2001.0 + RESOLVED_KEPT, 0, 0, "prune"),
+    ("open as warning, now critical", WARNING_OPEN, True, 1030.0, 0, 0, Kind.ESCALATED),
+    ("open as critical, now warning", OPEN, "warning", 1030.0, 0, 0, "silent"),
     ("with open_after, a new finding is pending first", None, True, 1000.0, 0, 60, "pending"),
     ("pending, found again too soon", PENDING, True, 1059.0, 0, 60, "none"),
     ("pending, found for open_after", PENDING, True, 1060.0, 0, 60, Kind.OPENED),
@@ -52,15 +56,19 @@ CASES = [
 def test_decide_opens_reminds_resolves_and_ignores_stale_snapshots(
     state, found, now, remind, open_after, expected
 ):
-    decision = decide(
-        state, FINDING if found else None, now=now, remind_every=remind, open_after=open_after
-    )
+    finding = {True: FINDING, False: None, "warning": MILDER}[found]
+    decision = decide(state, finding, now=now, remind_every=remind, open_after=open_after)
     if expected == "none":
         assert decision is None
     elif expected == "prune":
         assert decision is not None
         assert decision.kind is None
         assert decision.new is None
+    elif expected == "silent":
+        assert decision is not None
+        assert decision.kind is None
+        assert decision.new is not None
+        assert decision.new.is_open
     elif expected == "pending":
         assert decision is not None
         assert decision.kind is None
@@ -88,6 +96,18 @@ def test_a_resolved_state_remembers_what_was_found():
     assert decision.new is not None
     assert decision.new.status == "resolved"
     assert decision.new.finding() == replace(FINDING, scheduler_id=None)
+
+
+def test_a_milder_finding_is_remembered_so_a_renewed_rise_escalates_again():
+    calmed = decide(OPEN, MILDER, now=1030.0, remind_every=600)
+    assert calmed is not None
+    assert calmed.new is not None
+    assert (calmed.new.severity, calmed.new.sent_at) == ("warning", 1000.0)
+    worse = decide(calmed.new, FINDING, now=1060.0, remind_every=600)
+    assert worse is not None
+    assert worse.kind is Kind.ESCALATED
+    assert worse.new is not None
+    assert worse.new.opened_at == 1000.0
 
 
 def test_a_pending_finding_opens_with_the_time_it_was_first_found():
