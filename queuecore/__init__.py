@@ -25,6 +25,9 @@ from queuecore.errors import (
 from queuecore.rdb.connection import RedisSettings
 from queuecore.taskinfo import TaskInfo, TaskState
 
+# The one place the version is written (pyproject.toml reads it from here).
+__version__ = "0.1.0"
+
 _LAZY = {
     "Client": "queuecore.client",
     "Task": "queuecore.client",
