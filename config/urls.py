@@ -8,8 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # healthz (no login) and metrics (login or bearer token), before the dashboard's catch-alls.
-    path("", include("queuecore.contrib.django.urls")),
-    path("api/", include("dashboard.api.urls")),
-    path("", include("dashboard.urls")),
+    # healthz, metrics, the JSON API and the pages: the one include a project of its own uses too.
+    path("", include("dashboard.site_urls")),
 ]

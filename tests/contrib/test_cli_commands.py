@@ -12,7 +12,7 @@ import redis
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from queuecore.contrib.django.management.inspector_command import jsonable
+from queuecore.contrib.django.queuecore.management.inspector_command import jsonable
 from queuecore.inspector import Inspector
 from tests.support.asynq_fixture import load_into
 

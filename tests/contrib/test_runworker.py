@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from queuecore import keys
 from queuecore.client import Client, Task
 from queuecore.clock import FrozenClock
-from queuecore.contrib.django.management.commands.runworker import parse_queues
+from queuecore.contrib.django.queuecore.management.commands.runworker import parse_queues
 from queuecore.handlers import ServeMux
 from queuecore.messages import decode_task_message
 

@@ -318,7 +318,7 @@ def test_runworker_discovers_the_handler_runs_the_task_and_the_result_reads_back
     out = StringIO()
     call_command("runworker", "--burst", "--redis-url", queuecore_settings, stdout=out)
     assert "django.tasks" in out.getvalue()
-    assert "queuecore.contrib.django.tasks" in out.getvalue()
+    assert "queuecore.contrib.django.queuecore.tasks" in out.getvalue()
     done = sample_tasks.slow_report.get_result(result.id)
     assert done.status == TaskResultStatus.SUCCESSFUL
     assert done.return_value == {"report": "churn", "rows": 3}

@@ -2,7 +2,9 @@ from django.apps import AppConfig
 
 
 class QueuecoreConfig(AppConfig):
-    name = "queuecore.contrib.django"
+    # INSTALLED_APPS names "queuecore.contrib.django"; Django then takes the app's module from
+    # here. The sub-module's last name is what `manage.py help` shows (see its docstring).
+    name = "queuecore.contrib.django.queuecore"
     label = "queuecore"
     verbose_name = "queuecore"
 

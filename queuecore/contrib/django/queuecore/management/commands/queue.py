@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from queuecore.contrib.django.management.inspector_command import (
+from queuecore.contrib.django.queuecore.management.inspector_command import (
     InspectorCommand,
     duration,
     printable,

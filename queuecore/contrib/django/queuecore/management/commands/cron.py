@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from queuecore.contrib.django.management.inspector_command import (
+from queuecore.contrib.django.queuecore.management.inspector_command import (
     InspectorCommand,
     printable,
     when,

@@ -17,7 +17,7 @@ from typing import IO, Any
 from django.core.management.base import CommandError, CommandParser
 
 from queuecore.client import Client
-from queuecore.contrib.django.management.inspector_command import (
+from queuecore.contrib.django.queuecore.management.inspector_command import (
     InspectorCommand,
     printable,
     when,

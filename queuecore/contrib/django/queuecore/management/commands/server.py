@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from queuecore.contrib.django.management.inspector_command import InspectorCommand, when
+from queuecore.contrib.django.queuecore.management.inspector_command import InspectorCommand, when
 from queuecore.inspector import Inspector
 
 

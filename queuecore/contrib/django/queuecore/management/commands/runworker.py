@@ -218,7 +218,7 @@ class Command(BaseCommand):
 
     def scheduler_entries(self) -> list[Any]:
         try:
-            from queuecore.contrib.django.management.commands.runscheduler import (
+            from queuecore.contrib.django.queuecore.management.commands.runscheduler import (
                 schedule_from_settings,
             )
         except ImportError as exc:
