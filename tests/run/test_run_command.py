@@ -7,19 +7,17 @@ sends SIGINT and checks that every process group it started is gone.
 
 from __future__ import annotations
 
-import http.cookiejar
 import json
 import os
 import signal
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.support.redis_server import free_port, redis_server_binary
+from tests.support.web import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 STATES = ("active", "pending", "scheduled", "retry", "archived", "completed", "aggregating")
@@ -39,32 +37,6 @@ def wait_for(predicate, deadline: float, what: str) -> None:  # type: ignore[no-
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-class Browser:
-    """Cookies + CSRF, the way a browser logs in to the dashboard."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        with self.opener.open(self.base + path, timeout=10) as response:
-            return response.status, response.read()
-
-    def login(self, username: str, password: str) -> None:
-        self.get("/accounts/login/")
-        token = next(c.value for c in self.jar if c.name == "csrftoken")
-        form = urllib.parse.urlencode(
-            {"username": username, "password": password, "csrfmiddlewaretoken": token}
-        ).encode()
-        request = urllib.request.Request(
-            self.base + "/accounts/login/", data=form, headers={"Referer": self.base + "/"}
-        )
-        with self.opener.open(request, timeout=10) as response:
-            assert response.status == 200
-        assert any(c.name == "sessionid" for c in self.jar), "login failed"
 
 
 def alive(pgid: int) -> bool:
