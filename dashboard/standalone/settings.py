@@ -95,8 +95,9 @@ USE_TZ = True
 # --root-path: gunicorn strips it from the request path (SCRIPT_NAME), Django puts it back on every
 # link, redirect and static URL.
 FORCE_SCRIPT_NAME = _env("ROOT_PATH") or None
-# Relative, so Django prefixes the root path. WhiteNoise serves the apps' files, no collectstatic.
-STATIC_URL = "static/"
+# Absolute: a relative STATIC_URL is prefixed once, before gunicorn's workers know the root path.
+# WhiteNoise strips FORCE_SCRIPT_NAME again and serves the apps' files without collectstatic.
+STATIC_URL = f"{FORCE_SCRIPT_NAME or ''}/static/"
 WHITENOISE_USE_FINDERS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
