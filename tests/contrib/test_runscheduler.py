@@ -21,7 +21,9 @@ from django.core.management.base import CommandError
 
 from queuecore import keys
 from queuecore.clock import FrozenClock
-from queuecore.contrib.django.queuecore.management.commands.runscheduler import schedule_from_settings
+from queuecore.contrib.django.queuecore.management.commands.runscheduler import (
+    schedule_from_settings,
+)
 from queuecore.messages import decode_task_message
 
 START = datetime(2026, 11, 25, 15, 40, 5, tzinfo=UTC).timestamp()

@@ -124,7 +124,9 @@ def check_numbers() -> list[checks.CheckMessage]:
 def check_schedule() -> list[checks.CheckMessage]:
     if not queuecore_setting("SCHEDULE"):
         return []  # nothing to validate; spares every command the scheduler's imports
-    from queuecore.contrib.django.queuecore.management.commands.runscheduler import schedule_from_settings
+    from queuecore.contrib.django.queuecore.management.commands.runscheduler import (
+        schedule_from_settings,
+    )
 
     try:
         schedule_from_settings()
