@@ -1,4 +1,5 @@
-"""``python -m queuecore.server``: a worker without Django (the lightest process, ~38 MB idle).
+"""``python -m queuecore.server`` (installed: ``queuecore-worker``): a worker without Django (the
+lightest process, ~38 MB idle).
 
     python -m queuecore.server --redis-url redis://127.0.0.1:6379/0 \\
         --import myproject.handlers -q critical=6 -q default=3 --concurrency 20
@@ -6,6 +7,8 @@
 ``--import`` names modules whose ``@handler`` registrations fill the default ServeMux. Django
 projects use ``manage.py runworker``, which discovers each app's ``tasks`` module instead.
 SIGTERM/SIGINT shut down gracefully; SIGTSTP (Ctrl-Z, as in Go asynq) stops taking new tasks.
+A Redis that cannot be reached at start is an error (exit status 1); once running, the worker
+rides out Redis outages.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
-from queuecore.errors import QueueCoreError
+from queuecore.client import Client
+from queuecore.errors import QueueCoreError, RedisUnavailableError
 from queuecore.handlers import default_mux
 from queuecore.rdb.connection import RedisSettings
 from queuecore.server.config import ServerConfig
@@ -25,7 +30,9 @@ from queuecore.server.server import Server
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m queuecore.server", description=__doc__)
+    installed = os.path.basename(sys.argv[0]) == "queuecore-worker"
+    prog = "queuecore-worker" if installed else "python -m queuecore.server"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE")
     parser.add_argument("-q", "--queue", dest="queues", action="append", default=[])
@@ -59,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     except (QueueCoreError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        with Client.from_url(args.redis_url) as client:
+            client.ping()
+    except RedisUnavailableError as exc:
+        print(f"error: cannot reach Redis at {display}: {exc}", file=sys.stderr)
+        return 1
     logging.getLogger("queuecore.server").info(
         "serving %s on %s with %d handler(s), concurrency %d",
         ", ".join(f"{q}={w}" for q, w in config.queues.items()),

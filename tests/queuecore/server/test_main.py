@@ -9,6 +9,7 @@ from pathlib import Path
 
 from queuecore import keys
 from queuecore.client import Client, Task
+from tests.support.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -45,3 +46,10 @@ def test_module_refuses_a_bad_queue_spec():
     result = run_module("-q", "jobs=0", "--burst")
     assert result.returncode == 2
     assert b"weight must be at least 1" in result.stderr
+
+
+def test_module_exits_1_naming_the_redis_it_cannot_reach_at_start():
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    result = run_module("--redis-url", dead, "--burst")
+    assert result.returncode == 1
+    assert f"error: cannot reach Redis at {dead}".encode() in result.stderr
