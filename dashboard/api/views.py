@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
@@ -390,11 +390,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """
     base = prometheus.configured_url()
     if not base:
-        prefix = (settings.FORCE_SCRIPT_NAME or "").rstrip("/")
         return text(
             501,
             'no Prometheus server is configured: set QUEUECORE["PROMETHEUS_URL"] to the '
-            f"Prometheus that scrapes {prefix}/metrics",
+            f"Prometheus that scrapes {reverse('queuecore:metrics')}",
         )
     try:
         window = prometheus.parse_window(
