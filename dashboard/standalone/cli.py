@@ -157,8 +157,6 @@ def environment(options: Options) -> dict[str, str]:
         ENV + "ROOT_PATH": options.root_path,
         ENV + "READ_ONLY": "1" if options.read_only else "",
         ENV + "PROMETHEUS_URL": options.prometheus_url,
-        # gunicorn strips this from each request path (see settings.FORCE_SCRIPT_NAME).
-        "SCRIPT_NAME": options.root_path,
     }
 
 

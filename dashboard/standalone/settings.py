@@ -92,12 +92,11 @@ TIME_ZONE = _env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --root-path: gunicorn strips it from the request path (SCRIPT_NAME), Django puts it back on every
-# link, redirect and static URL.
-FORCE_SCRIPT_NAME = _env("ROOT_PATH") or None
-# Absolute: a relative STATIC_URL is prefixed once, before gunicorn's workers know the root path.
-# WhiteNoise strips FORCE_SCRIPT_NAME again and serves the apps' files without collectstatic.
-STATIC_URL = f"{FORCE_SCRIPT_NAME or ''}/static/"
+# --root-path ("" or "/a/b"): the URLconf mounts everything under it (see urls.py), so a request
+# outside it is an ordinary 404 and no proxy needs to strip anything.
+ROOT_PATH = _env("ROOT_PATH")
+# WhiteNoise serves the apps' files from the finders: no collectstatic, nothing in the data dir.
+STATIC_URL = f"{ROOT_PATH}/static/"
 WHITENOISE_USE_FINDERS = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -78,6 +78,11 @@ def test_the_standalone_command_serves_a_read_only_dashboard_under_its_root_path
     assert health.status == 200
     assert json.loads(health.body) == {"status": "ok", "redis": "ok"}
 
+    outside = browser.request("/", follow=False)
+    assert outside.status == 302
+    assert outside.headers["Location"] == f"{ROOT_PATH}/"
+    assert browser.request("/elsewhere").status == 404
+
     browser.login(username, password, path=f"{ROOT_PATH}/accounts/login/?next={ROOT_PATH}/")
     overview = browser.request(f"{ROOT_PATH}/")
     assert overview.status == 200
