@@ -72,3 +72,32 @@ def test_the_redis_password_is_not_printed_when_redis_is_unreachable(
     code, err = start(capsys, "--redis-url", dead, "--port", str(free_port()))
     assert code == 1
     assert "s3cret-pw" not in err
+
+
+def test_the_flags_become_the_standalone_settings_environment(tmp_path: Path) -> None:
+    options = cli.parse_options(
+        [
+            "--redis-url",
+            "redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/0?master=mymaster",
+            "--root-path",
+            "/ops/queues/",
+            "--read-only",
+            "--prometheus-addr",
+            "http://127.0.0.1:9090",
+            "--data-dir",
+            str(tmp_path),
+        ]
+    )
+    env = cli.environment(options)
+    assert env["DJANGO_SETTINGS_MODULE"] == "dashboard.standalone.settings"
+    assert env["QUEUECORE_STANDALONE_ROOT_PATH"] == "/ops/queues"
+    assert env["QUEUECORE_STANDALONE_READ_ONLY"] == "1"
+    assert env["QUEUECORE_STANDALONE_PROMETHEUS_URL"] == "http://127.0.0.1:9090"
+    assert env["QUEUECORE_STANDALONE_DATA_DIR"] == str(tmp_path.resolve())
+
+
+def test_the_secret_key_is_made_once_per_data_directory_and_kept_private(tmp_path: Path) -> None:
+    first = cli.secret_key(tmp_path)
+    assert cli.secret_key(tmp_path) == first
+    assert len(first) >= 50
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
