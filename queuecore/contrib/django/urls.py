@@ -1,7 +1,7 @@
 """Operational endpoints: ``healthz`` (no login) and ``metrics`` (login or bearer token).
 
-Mounted at the site root by ``config.urls``:
-``path("", include("queuecore.contrib.django.urls"))``.
+Part of ``dashboard.site_urls`` (the one include a project mounts under its prefix); a project
+without the dashboard can mount these alone: ``path("", include("queuecore.contrib.django.urls"))``.
 """
 
 from django.urls import path
