@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import os
 import re
 import secrets
@@ -178,6 +179,7 @@ def prepare(options: Options) -> None:
     """Data directory, settings, migrations and the first admin, in this process."""
     import django
     from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
 
     try:
         options.data_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,11 @@ def prepare(options: Options) -> None:
         raise StartupError(f"cannot create --data-dir {options.data_dir}: {exc.strerror}") from exc
     os.environ.update(environment(options))
     django.setup()
+    try:
+        # The QUEUECORE system checks are the one place its values are validated.
+        call_command("check", stdout=io.StringIO())
+    except SystemCheckError as exc:
+        raise UsageError(str(exc).strip()) from exc
     call_command("migrate", interactive=False, verbosity=0)
     shown = ensure_first_admin()
     if shown:

@@ -125,3 +125,20 @@ def test_the_standalone_command_exits_non_zero_with_a_reason_for_an_unreachable_
     )
     assert done.returncode == 1
     assert "cannot reach Redis at" in done.stderr
+
+
+def test_the_standalone_command_exits_2_for_a_prometheus_url_the_checks_refuse(
+    dashboard_venv: Venv, user_dir: Path, redis_url: str
+) -> None:
+    command = [dashboard_venv.bin("queuecore-dashboard"), "--redis-url", redis_url]
+    command += ["--port", str(free_port()), "--data-dir", str(user_dir / "data")]
+    done = subprocess.run(
+        [*command, "--prometheus-url", "ftp://prometheus"],
+        cwd=user_dir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "queuecore.E011" in done.stderr
