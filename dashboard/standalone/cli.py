@@ -161,8 +161,8 @@ def environment(options: Options) -> dict[str, str]:
     }
 
 
-def ensure_first_admin() -> str | None:
-    """Create a superuser when there is no user at all; returns a generated password to show."""
+def ensure_first_admin(root_path: str) -> str | None:
+    """Create a superuser when there is no user at all; returns what to tell the operator."""
     from django.contrib.auth import get_user_model
 
     users = get_user_model()
@@ -170,9 +170,15 @@ def ensure_first_admin() -> str | None:
         return None
     username = os.environ.get("DJANGO_SUPERUSER_USERNAME") or "admin"
     password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or ""
-    generated = None if password else secrets.token_urlsafe(12)
-    users.objects.create_superuser(username=username, email="", password=password or generated)
-    return f"{username} / {generated}" if generated else None
+    if password:
+        users.objects.create_superuser(username=username, email="", password=password)
+        return f"created the first admin {username!r} from DJANGO_SUPERUSER_PASSWORD"
+    generated = secrets.token_urlsafe(12)
+    users.objects.create_superuser(username=username, email="", password=generated)
+    return (
+        f"created the first admin (shown once; change it at {root_path}/admin/password_change/): "
+        f"{username} / {generated}"
+    )
 
 
 def prepare(options: Options) -> None:
@@ -193,9 +199,9 @@ def prepare(options: Options) -> None:
     except SystemCheckError as exc:
         raise UsageError(str(exc).strip()) from exc
     call_command("migrate", interactive=False, verbosity=0)
-    shown = ensure_first_admin()
-    if shown:
-        print(f"{PROG}: created the first admin (shown once, change it in Settings): {shown}")
+    told = ensure_first_admin(options.root_path)
+    if told:
+        print(f"{PROG}: {told}")
 
 
 def bind_address(host: str, port: int) -> str:
