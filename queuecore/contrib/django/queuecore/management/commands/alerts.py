@@ -22,7 +22,7 @@ from queuecore.alerts import AlertMessage, AlertService, send_now
 from queuecore.clock import SYSTEM_CLOCK, Clock
 from queuecore.contrib.django.alerts import alert_channels, alert_service, sender_for
 from queuecore.contrib.django.conf import redis_url
-from queuecore.contrib.django.management.commands.runscheduler import (
+from queuecore.contrib.django.queuecore.management.commands.runscheduler import (
     LOG_LEVELS,
     _configure_logging,
     _stop_on_signals,
