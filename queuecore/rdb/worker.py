@@ -37,6 +37,7 @@ from queuecore.messages import (
     decode_task_message,
     encode_task_message,
 )
+from queuecore.rdb import poison
 from queuecore.rdb.base import RedisStore, redis_errors
 from queuecore.rdb.connection import is_transient
 from queuecore.rdb.wire import HotConnection, direct_client, send_commands
@@ -126,8 +127,13 @@ class WorkerBatch:
         self._calls.append((name, keys_, args, decode))
         return len(self._calls) - 1
 
-    def dequeue(self, queue: str, lease_expiry: int, count: int) -> int:
-        """Claim up to ``count`` pending tasks; the result is None when paused, else messages."""
+    def dequeue(self, queue: str, lease_expiry: int, count: int, now: float | None = None) -> int:
+        """Claim up to ``count`` pending tasks; the result is None when paused, else messages.
+
+        Unreadable records met on the way are quarantined (``poison``); ``now`` is their
+        archived score (the wall clock when not given).
+        """
+        now = time.time() if now is None else now
         return self._add(
             "dequeue",
             [
@@ -135,9 +141,10 @@ class WorkerBatch:
                 keys.paused_key(queue),
                 keys.active_key(queue),
                 keys.lease_key(queue),
+                keys.archived_key(queue),
             ],
-            [int(lease_expiry), keys.task_key_prefix(queue), int(count)],
-            _decode_claimed(queue),
+            [int(lease_expiry), keys.task_key_prefix(queue), int(count), int(now)],
+            _decode_claimed(self._store, queue, now),
         )
 
     def done(self, queue: str, entries: Sequence[DoneEntry], now: float) -> int:
@@ -304,6 +311,9 @@ def _result(name: str, keys_: list[Any], args: list[Any], decode: Any, reply: An
         return QueueCoreError(f"{name} failed: {type(reply).__name__}: {reply}")
     if isinstance(reply, redis.ResponseError):
         text = str(reply)
+        mistyped = poison.queue_key_error(text)
+        if mistyped is not None:
+            return mistyped
         queue = _queue_of(str(keys_[0]))
         task_id = str(args[0]) if name != "dequeue" else ""
         if "NOT FOUND" in text:
@@ -320,18 +330,16 @@ def _queue_of(key: str) -> str:
     return key[start + 1 : end] if start >= 0 and end > start else key
 
 
-def _decode_claimed(queue: str) -> Any:
-    def decode(reply: list[bytes] | None) -> list[TaskMessage] | None:
+def _decode_claimed(store: WorkerStore, queue: str, now: float) -> Any:
+    def decode(reply: list[Any] | None) -> list[TaskMessage] | None:
         if reply is None:
             return None
-        msgs = []
-        key = keys.active_key(queue)
-        for data in reply:
-            try:
-                msgs.append(decode_task_message(data, key=key))
-            except MalformedDataError as exc:
-                # The ID stays active with a lease, exactly like a Go worker that cannot decode it.
-                log.error("skipping undecodable task message in %s: %s", queue, exc)
+        claimed, quarantined = reply
+        store.poison.record_pairs(queue, quarantined, "pending")
+        msgs, undecodable = poison.decode_pairs(queue, claimed, "a claim")
+        if undecodable:
+            # Claimed (active, leased) but not runnable: out of active at once, never run.
+            store.quarantine(queue, undecodable, now)
         return msgs
 
     return decode
@@ -398,6 +406,27 @@ class WorkerStore(RedisStore):
         return hot
 
     _hot: HotConnection | None = None
+    _poison: poison.QuarantineCounter | None = None
+
+    @property
+    def poison(self) -> poison.QuarantineCounter:
+        """The records this store took out of the flow (README, "Poison data")."""
+        counter = self._poison
+        if counter is None:
+            counter = self._poison = poison.QuarantineCounter()
+        return counter
+
+    def quarantine(self, queue: str, task_ids: list[str], now: float) -> None:
+        """Move active IDs that cannot be run to archived (no key: drop them); logged, counted.
+
+        A failure is only logged: the IDs stay leased and lease recovery quarantines them.
+        """
+        try:
+            flat = self.run("quarantine", *poison.quarantine_call(queue, task_ids, now))
+        except (QueueCoreError, redis.RedisError) as exc:
+            log.error("could not quarantine %s of queue %s: %s", task_ids, queue, exc)
+            return
+        self.poison.record_pairs(queue, flat, "active")
 
     def _one(self, build: Any) -> Any:
         batch = self.batch()
@@ -409,10 +438,12 @@ class WorkerStore(RedisStore):
 
     # -- W1, W3-W7 as single calls (the processor batches them) --------------------------------
 
-    def dequeue(self, queue: str, lease_expiry: int, count: int = 1) -> list[TaskMessage] | None:
+    def dequeue(
+        self, queue: str, lease_expiry: int, count: int = 1, now: float | None = None
+    ) -> list[TaskMessage] | None:
         """Claim up to ``count`` tasks of ``queue``; None when the queue is paused."""
         result: list[TaskMessage] | None = self._one(
-            lambda b: b.dequeue(queue, lease_expiry, count)
+            lambda b: b.dequeue(queue, lease_expiry, count, now)
         )
         return result
 
@@ -455,7 +486,7 @@ class WorkerStore(RedisStore):
         return reply is not None
 
     def wait_and_dequeue(
-        self, queue: str, timeout: float, lease_expiry: int, count: int
+        self, queue: str, timeout: float, lease_expiry: int, count: int, now: float | None = None
     ) -> list[TaskMessage] | None:
         """:meth:`wait_for_pending`, then :meth:`dequeue`, in one round trip.
 
@@ -468,7 +499,7 @@ class WorkerStore(RedisStore):
         client = direct_client(self.client)
         if client is not None:
             batch = self.batch()
-            batch.dequeue(queue, lease_expiry, count)
+            batch.dequeue(queue, lease_expiry, count, now)
             name, keys_, args, decode = batch._calls[0]
             pending = keys.pending_key(queue)
             replies = send_commands(
@@ -486,7 +517,7 @@ class WorkerStore(RedisStore):
                 return messages
         # A cluster client, a lost connection, NOSCRIPT or a failover reply: the plain calls.
         self.wait_for_pending(queue, timeout)
-        return self.dequeue(queue, lease_expiry, count)
+        return self.dequeue(queue, lease_expiry, count, now)
 
     def is_paused(self, queue: str) -> bool:
         with redis_errors():
@@ -547,30 +578,45 @@ class WorkerStore(RedisStore):
         """Move up to 100 due tasks from the ``scheduled`` or ``retry`` zset; returns the count."""
         if state not in ("scheduled", "retry"):
             raise ValueError(f"cannot forward from {state!r}")
-        moved = self.run(
-            "forward",
-            [keys.state_key(queue, state), keys.pending_key(queue)],
-            [
-                int(now),
-                keys.task_key_prefix(queue),
-                int(now * 1_000_000_000),
-                keys.group_key_prefix(queue),
-            ],
-        )
-        return int(moved)
-
-    def list_lease_expired(self, queue: str, cutoff: float) -> list[TaskMessage]:
-        replies = self.run(
-            "list_lease_expired",
-            [keys.lease_key(queue)],
-            [int(cutoff), keys.task_key_prefix(queue)],
-        )
-        msgs = []
-        for data in replies:
+        with redis_errors():
             try:
-                msgs.append(decode_task_message(data, key=keys.lease_key(queue)))
-            except MalformedDataError as exc:
-                log.error("skipping undecodable leased task in %s: %s", queue, exc)
+                taken, quarantined = self.scripts(
+                    "forward",
+                    [
+                        keys.state_key(queue, state),
+                        keys.pending_key(queue),
+                        keys.archived_key(queue),
+                    ],
+                    [
+                        int(now),
+                        keys.task_key_prefix(queue),
+                        int(now * 1_000_000_000),
+                        keys.group_key_prefix(queue),
+                    ],
+                )
+            except redis.ResponseError as exc:
+                raise poison.queue_key_error(str(exc)) or exc
+        self.poison.record_pairs(queue, quarantined, state)
+        return int(taken)
+
+    def list_lease_expired(
+        self, queue: str, cutoff: float, now: float | None = None
+    ) -> list[TaskMessage]:
+        """The active tasks whose lease expired before ``cutoff``; unreadable ones quarantined."""
+        now = time.time() if now is None else now
+        with redis_errors():
+            try:
+                claimed, quarantined = self.scripts(
+                    "list_lease_expired",
+                    [keys.lease_key(queue), keys.active_key(queue), keys.archived_key(queue)],
+                    [int(cutoff), keys.task_key_prefix(queue), int(now)],
+                )
+            except redis.ResponseError as exc:
+                raise poison.queue_key_error(str(exc)) or exc
+        self.poison.record_pairs(queue, quarantined, "lease")
+        msgs, undecodable = poison.decode_pairs(queue, claimed, "lease recovery")
+        if undecodable:
+            self.quarantine(queue, undecodable, now)
         return msgs
 
     def delete_expired_completed(self, queue: str, now: float, batch_size: int = 100) -> int:

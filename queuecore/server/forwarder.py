@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from queuecore.clock import Clock
+from queuecore.errors import MalformedDataError
 from queuecore.rdb.worker import WorkerStore
 from queuecore.server.component import PeriodicComponent
+
+log = logging.getLogger("queuecore.server.forwarder")
 
 
 class Forwarder(PeriodicComponent):
@@ -26,7 +30,12 @@ class Forwarder(PeriodicComponent):
         for queue in self.queues:
             for state in ("scheduled", "retry"):
                 while True:
-                    count = self.store.forward(queue, state, self.clock.now())
+                    try:
+                        count = self.store.forward(queue, state, self.clock.now())
+                    except MalformedDataError as exc:
+                        # Reported by the health findings; the other queues still move.
+                        log.error("forwarder: cannot forward %s of %s: %s", state, queue, exc)
+                        break
                     moved += count
                     if count == 0:
                         break

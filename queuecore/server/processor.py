@@ -48,7 +48,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from queuecore.clock import Clock
-from queuecore.errors import QueueCoreError, RedisUnavailableError
+from queuecore.errors import MalformedDataError, QueueCoreError, RedisUnavailableError
 from queuecore.handlers import (
     DeadlineExceededError,
     Handler,
@@ -274,6 +274,7 @@ class Processor:
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._async_lock = threading.Lock()
         self._paused: set[str] = set()
+        self._broken_logged: dict[str, float] = {}  # queue -> when its foreign key type was logged
 
         self._burst = False
         self._started = False
@@ -524,10 +525,11 @@ class Processor:
         """
         (qname,) = self.queues
         asked = min(self.concurrency, self.claim_batch)
-        lease_expiry = int(self.clock.now()) + self.config.lease_duration
+        now = self.clock.now()
+        lease_expiry = int(now) + self.config.lease_duration
         try:
             msgs = self.store.wait_and_dequeue(
-                qname, min(1.0, self.config.idle_poll_interval), lease_expiry, asked
+                qname, min(1.0, self.config.idle_poll_interval), lease_expiry, asked, now
             )
         except RedisUnavailableError as exc:
             log.warning("processor: Redis unavailable (%s)", exc)
@@ -618,7 +620,7 @@ class Processor:
             entries = [DoneEntry(a.job.msg.id, a.job.msg.unique_key) for a in acks]
             plan.append((batch.done(qname, entries, now), acks))
         lease_expiry = int(now) + self.config.lease_duration
-        claim_index = batch.dequeue(order[0], lease_expiry, asked) if asked else -1
+        claim_index = batch.dequeue(order[0], lease_expiry, asked, now) if asked else -1
         if len(batch) == 0:
             return 0, 0
         results = batch.execute()
@@ -646,6 +648,8 @@ class Processor:
             claimed = results[claim_index]
             if isinstance(claimed, RedisUnavailableError) and self.store.is_cluster:
                 unreachable = claimed
+            elif isinstance(claimed, MalformedDataError):
+                self._report_broken_queue(order[0], claimed)
             elif isinstance(claimed, QueueCoreError):
                 raise claimed
             else:
@@ -654,11 +658,14 @@ class Processor:
                 if got >= asked:
                     break
                 try:
-                    more = self.store.dequeue(qname, lease_expiry, asked - got)
+                    more = self.store.dequeue(qname, lease_expiry, asked - got, now)
                 except RedisUnavailableError as exc:
                     if not self.store.is_cluster:
                         raise
                     unreachable = unreachable or exc
+                    continue
+                except MalformedDataError as exc:
+                    self._report_broken_queue(qname, exc)
                     continue
                 got += self._dispatch(qname, more, now, lease_expiry)
         if unwritten:
@@ -667,6 +674,16 @@ class Processor:
         if unreachable is not None and got == 0:
             raise unreachable
         return (got, asked) if claim_index >= 0 else (0, 0)
+
+    def _report_broken_queue(self, qname: str, error: MalformedDataError) -> None:
+        """A queue whose keys have a foreign type gives nothing; the others are still claimed.
+
+        Logged once a minute per queue (the health findings report it too), not every turn.
+        """
+        now = time.monotonic()
+        if now >= self._broken_logged.get(qname, -math.inf) + 60.0:
+            self._broken_logged[qname] = now
+            log.error("processor: cannot claim from queue %r: %s", qname, error)
 
     @staticmethod
     def _mark_resent(unacked: list[_Ack]) -> None:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from queuecore.clock import Clock
+from queuecore.errors import MalformedDataError
 from queuecore.handlers import HandlerTask, LeaseExpiredError
 from queuecore.rdb.worker import AckNotFoundError, WorkerStore
 from queuecore.server.component import PeriodicComponent
@@ -47,7 +48,14 @@ class Recoverer(PeriodicComponent):
         recovered = 0
         for queue in self.queues:
             now = self.clock.now()
-            for msg in self.store.list_lease_expired(queue, now - self.cutoff):
+            try:
+                expired = self.store.list_lease_expired(queue, now - self.cutoff, now)
+            except MalformedDataError as exc:
+                # A queue with a mistyped key is reported by the health findings; the others
+                # are still recovered.
+                log.error("recoverer: cannot recover queue %s: %s", queue, exc)
+                continue
+            for msg in expired:
                 error = LeaseExpiredError()
                 try:
                     if msg.retried >= msg.retry:

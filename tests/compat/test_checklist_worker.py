@@ -83,12 +83,15 @@ def test_item5_dequeue_does_nothing_when_the_queue_is_paused(store, redis_client
     assert not redis_client.exists(keys.active_key("default"), keys.lease_key("default"))
 
 
-def test_dequeue_of_an_id_without_hash_leaves_asynqs_stub_and_returns_nothing(store, redis_client):
+def test_dequeue_drops_an_id_without_hash_instead_of_leaving_asynqs_stub(store, redis_client):
+    # A deliberate departure from Go (README, "Poison data"): Go leaves a stub hash holding
+    # only state=active and the ID in active and lease for good; nothing there can ever run.
     redis_client.lpush(keys.pending_key("default"), "ghost")
     assert claim(store) == []
-    assert task_hash(redis_client, "default", "ghost") == {b"state": b"active"}
-    assert redis_client.lrange(keys.active_key("default"), 0, -1) == [b"ghost"]
-    assert redis_client.zscore(keys.lease_key("default"), "ghost") == NOW_S + 30
+    assert not redis_client.exists(keys.task_key("default", "ghost"))
+    assert not redis_client.exists(keys.active_key("default"), keys.lease_key("default"))
+    assert not redis_client.exists(keys.pending_key("default"))
+    assert store.poison.total("default") == 1
 
 
 # -- item 6: lease extension and recovery ----------------------------------------------------

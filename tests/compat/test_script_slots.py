@@ -318,6 +318,9 @@ def server_workflow(url: str, redis_client: redis.Redis) -> None:
                     make_message(queue=q, type="part", group_key="g"),
                     score=int(now) - 3600,
                 )
+            # Poison data: claimed, found not protobuf, quarantined (quarantine.lua).
+            redis_client.hset(keys.task_key(q, "poison"), mapping={"msg": b"not protobuf"})
+            redis_client.lpush(keys.pending_key(q), "poison")
             stale = keys.aggregation_set_key(q, "g", "stale-set")
             redis_client.zadd(stale, {"gone-member": int(now) - 3600})
             redis_client.zadd(keys.all_aggregation_sets(q), {stale: int(now) - 10})
