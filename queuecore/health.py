@@ -14,7 +14,9 @@ Rules (ids are stable; each has its thresholds in :class:`HealthThresholds`):
 * ``error_rate`` - today's failed/processed of a queue is high (a retry storm);
 * ``archive_cap`` - a queue's archive nears asynq's cap, beyond which asynq deletes the oldest;
 * ``orphaned_active`` - active tasks whose lease expired (their worker died or hangs);
-* ``cron_stalled`` - a scheduler entry's next enqueue time lies several ticks in the past.
+* ``cron_stalled`` - a scheduler entry's next enqueue time lies several ticks in the past;
+* ``mistyped_keys`` - a queue key (``pending``, ``lease``, ...) holds a type asynq never gives
+  it: its counts read as 0 and no worker can claim from the queue (README, "Poison data").
 
 One cause, one finding: a paused queue or a queue without consumers is not also reported for its
 latency, which grows as a consequence.
@@ -67,6 +69,7 @@ ASYNQ_ARCHIVE_CAP = 10_000
 _NOT_CONSUMING = frozenset({"stopped", "closed"})
 # Rule ids in the order findings of equal severity are listed.
 RULES = (
+    "mistyped_keys",
     "no_consumer",
     "paused_backlog",
     "latency",
@@ -249,6 +252,23 @@ def _queue_findings(
     found: list[Finding] = []
     waited = q.latency.total_seconds()
     blocked = False
+    if q.mistyped_keys:
+        names = ", ".join(q.mistyped_keys)
+        found.append(
+            Finding(
+                rule="mistyped_keys",
+                severity=Severity.CRITICAL,
+                queue=q.queue,
+                message=(
+                    f"Queue {q.queue} has keys of a type asynq never writes ({names}): "
+                    "they read as empty and no worker can claim from this queue."
+                ),
+                action=(
+                    "Look at them with redis-cli TYPE and DUMP, then rename or delete them; "
+                    "the queue's other tasks are untouched."
+                ),
+            )
+        )
     if q.pending > 0 and q.paused:
         blocked = True
         found.append(

@@ -64,6 +64,9 @@ class QueueInfo:
     memory_usage: int | None
     timestamp: datetime
     aggregating_exact: bool = True
+    # Names of this queue's keys ("pending", "lease", ...) that hold a type asynq never gives
+    # them; their counts read as 0 and no worker can claim from the queue (README, Poison data).
+    mistyped_keys: tuple[str, ...] = ()
 
     @property
     def error_rate(self) -> float | None:

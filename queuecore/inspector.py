@@ -78,7 +78,13 @@ from queuecore.messages import (
 from queuecore.messages import (
     WorkerInfo as WorkerInfoMessage,
 )
-from queuecore.rdb.inspect import InspectStore, LayoutProbe, QueueProbe, TaskRow
+from queuecore.rdb.inspect import (
+    InspectStore,
+    LayoutProbe,
+    QueueProbe,
+    TaskRow,
+    mistyped_key_names,
+)
 from queuecore.taskinfo import TaskInfo, TaskState
 
 __all__ = [
@@ -281,6 +287,7 @@ class Inspector:
             group_count,
             aggregating,
             exact,
+            mistyped,
         ) = stats
         latency = timedelta(0)
         if oldest_ns > 0:
@@ -305,6 +312,7 @@ class Inspector:
             memory_usage=memory,
             timestamp=datetime.fromtimestamp(now, UTC),
             aggregating_exact=bool(exact),
+            mistyped_keys=mistyped_key_names(mistyped),
         )
 
     def history(self, qname: str, days: int = 7) -> list[DailyStats]:

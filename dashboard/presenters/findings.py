@@ -18,6 +18,7 @@ STATE_OF_RULE = {
     "orphaned_active": "active",
     "error_rate": "retry",
     "archive_cap": "archived",
+    "mistyped_keys": "",
 }
 
 

@@ -130,7 +130,32 @@ def _stats_keys(qname: str, today: str) -> list[str]:
         keys.failed_total_key(qname),
         keys.paused_key(qname),
         keys.all_groups(qname),
+        keys.lease_key(qname),
     ]
+
+
+# The queue keys inspect_current_stats.lua type-checks, by bit of its "mistyped" mask (paused
+# takes any type, as asynq only asks whether it exists).
+_STATS_KEY_NAMES = (
+    "pending",
+    "active",
+    "scheduled",
+    "retry",
+    "archived",
+    "completed",
+    "processed:<today>",
+    "failed:<today>",
+    "processed",
+    "failed",
+    "",
+    "groups",
+    "lease",
+)
+
+
+def mistyped_key_names(mask: int) -> tuple[str, ...]:
+    """The names (``pending``, ``lease``, ...) of the queue keys a stats mask marks mistyped."""
+    return tuple(name for i, name in enumerate(_STATS_KEY_NAMES) if name and mask >> i & 1)
 
 
 class InspectStore(RedisStore):

@@ -1,11 +1,13 @@
 -- Counts of one queue for GetQueueInfo (asynq's currentStats), tolerant of foreign key types.
 -- KEYS[1] pending, KEYS[2] active, KEYS[3] scheduled, KEYS[4] retry, KEYS[5] archived,
 -- KEYS[6] completed, KEYS[7] processed:<today>, KEYS[8] failed:<today>, KEYS[9] processed total,
--- KEYS[10] failed total, KEYS[11] paused, KEYS[12] groups
+-- KEYS[10] failed total, KEYS[11] paused, KEYS[12] groups, KEYS[13] lease
 -- ARGV[1] task key prefix, ARGV[2] group key prefix, ARGV[3] group scan bound (0 = every group, as Go)
 -- Returns {pending, active, scheduled, retry, archived, completed, processed, failed,
 --          processed_total, failed_total, paused, oldest_pending_since_ns, group_count,
---          aggregating, aggregating_exact (1/0)}
+--          aggregating, aggregating_exact (1/0), mistyped}
+-- mistyped is a bit mask: bit i-1 is set when KEYS[i] exists with a type asynq never gives it
+-- (the counts then read it as empty; the health findings report it).
 
 local function kind(key)
     return redis.call("TYPE", key)["ok"]
@@ -73,4 +75,17 @@ end
 res[13] = group_count
 res[14] = aggregating
 res[15] = exact
+
+local expected = {"list", "list", "zset", "zset", "zset", "zset", "string", "string", "string",
+    "string", false, "set", "zset"}
+local mistyped = 0
+for i, want in ipairs(expected) do
+    if want then
+        local t = kind(KEYS[i])
+        if t ~= "none" and t ~= want then
+            mistyped = mistyped + 2 ^ (i - 1)
+        end
+    end
+end
+res[16] = mistyped
 return res
