@@ -28,6 +28,7 @@ from dashboard.recycle import RecycleBinError
 from queuecore.errors import (
     DuplicateTaskError,
     InvalidArgumentError,
+    MalformedDataError,
     QueueCoreError,
     QueueHasActiveTasksError,
     QueueNotEmptyError,
@@ -59,6 +60,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int, int, str], ...] = (
     (ReadOnlyError, 403, 405, "Not allowed"),
     (PermissionDenied, 403, 403, "Not allowed"),
     (RedisUnavailableError, 503, 503, "Redis is unreachable"),
+    (MalformedDataError, 409, 409, "The record cannot be read"),
     (QueueCoreError, 409, 500, "The request could not be done"),
 )
 # What views let through to be mapped (anything else is a bug, and Django's 500).

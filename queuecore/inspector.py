@@ -495,6 +495,10 @@ class Inspector:
             return None
         if code == 0 or code == -3:
             return TaskNotFoundError(qname, task_id)
+        if code == -4:  # a key of another type: only deleting it by id helps (Poison data)
+            return MalformedDataError(
+                keys.task_key(qname, task_id), "not a task hash; it can only be deleted"
+            )
         if action == "run":
             if code == -1:
                 return WrongStateError(qname, task_id, "active", _ALREADY_RUNNING)

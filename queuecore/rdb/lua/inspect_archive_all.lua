@@ -4,6 +4,8 @@
 -- ARGV[1] task key prefix, ARGV[2] chunk size, ARGV[3] now (Unix s), ARGV[4] cutoff = now - 90 days,
 -- ARGV[5] cap (10000), ARGV[6] "list" or "zset", ARGV[7] group name ("" unless a group)
 -- Returns {moved, skipped}: skipped ids had no task record and are only removed from the source.
+-- A key of another type under a task id is archived like a task but keeps its type (no state
+-- field), and is deleted when the trim drops it; one bad id fails nothing.
 
 local chunk = tonumber(ARGV[2])
 local ids
@@ -19,9 +21,12 @@ end
 local moved, skipped = 0, 0
 for _, id in ipairs(ids) do
     local tkey = ARGV[1] .. id
-    if redis.call("EXISTS", tkey) == 1 then
+    local t = redis.call("TYPE", tkey)["ok"]
+    if t ~= "none" then
         redis.call("ZADD", KEYS[2], ARGV[3], id)
-        redis.call("HSET", tkey, "state", "archived")
+        if t == "hash" then
+            redis.call("HSET", tkey, "state", "archived")
+        end
         moved = moved + 1
     else
         skipped = skipped + 1
@@ -34,7 +39,9 @@ end
 local function drop(trimmed)
     for _, id in ipairs(trimmed) do
         local tkey = ARGV[1] .. id
-        if redis.call("HGET", tkey, "state") == "archived" then
+        -- pcall: HGET on a key of another type is an error reply; such a key goes too.
+        local state = redis.pcall("HGET", tkey, "state")
+        if state == "archived" or type(state) == "table" then
             redis.call("DEL", tkey)
         end
     end

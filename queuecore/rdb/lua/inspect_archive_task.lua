@@ -4,9 +4,13 @@
 -- ARGV[5] queue key prefix, ARGV[6] group key prefix, ARGV[7] task key prefix
 -- Returns 1 archived; 0 no such task; -1 already archived; -2 active; -3 the id is not in the
 -- container its state names (nothing is changed)
+-- -4 the key under the id is not a hash (unreadable: delete it by id; README, "Poison data")
 
-if redis.call("EXISTS", KEYS[1]) == 0 then
+local kind = redis.call("TYPE", KEYS[1])["ok"]
+if kind == "none" then
     return 0
+elseif kind ~= "hash" then
+    return -4
 end
 local state, group = unpack(redis.call("HMGET", KEYS[1], "state", "group"))
 if state == "active" then
@@ -38,7 +42,9 @@ redis.call("HSET", KEYS[1], "state", "archived")
 local function drop(ids)
     for _, id in ipairs(ids) do
         local tkey = ARGV[7] .. id
-        if redis.call("HGET", tkey, "state") == "archived" then
+        -- pcall: HGET on a key of another type is an error reply; such a key goes too.
+        local state = redis.pcall("HGET", tkey, "state")
+        if state == "archived" or type(state) == "table" then
             redis.call("DEL", tkey)
         end
     end

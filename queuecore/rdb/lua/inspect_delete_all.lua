@@ -4,6 +4,7 @@
 -- ARGV[1] task key prefix, ARGV[2] chunk size, ARGV[3] "list" or "zset",
 -- ARGV[4] group name ("" unless a group), ARGV[5] queue key prefix
 -- Returns {deleted, skipped}: skipped ids had no task record and are only removed from the source.
+-- A key of another type under a task id is deleted like a task (it holds no unique lock).
 
 local chunk = tonumber(ARGV[2])
 local ids
@@ -19,8 +20,9 @@ end
 local deleted, skipped = 0, 0
 for _, id in ipairs(ids) do
     local tkey = ARGV[1] .. id
-    local ukey = redis.call("HGET", tkey, "unique_key")
-    if ukey and string.sub(ukey, 1, #ARGV[5]) == ARGV[5] and redis.call("GET", ukey) == id then
+    -- pcall: HGET on a key of another type is an error reply (a table), not a lock name.
+    local ukey = redis.pcall("HGET", tkey, "unique_key")
+    if type(ukey) == "string" and string.sub(ukey, 1, #ARGV[5]) == ARGV[5] and redis.call("GET", ukey) == id then
         redis.call("DEL", ukey)
     end
     if redis.call("DEL", tkey) == 1 then

@@ -3,9 +3,13 @@
 -- ARGV[1] task id, ARGV[2] queue key prefix, ARGV[3] group key prefix
 -- Returns 1 moved; 0 no such task; -1 active; -2 already pending; -3 the id is not in the
 -- container its state names (a dangling record: nothing is changed)
+-- -4 the key under the id is not a hash (unreadable: delete it by id; README, "Poison data")
 
-if redis.call("EXISTS", KEYS[1]) == 0 then
+local kind = redis.call("TYPE", KEYS[1])["ok"]
+if kind == "none" then
     return 0
+elseif kind ~= "hash" then
+    return -4
 end
 local state, group = unpack(redis.call("HMGET", KEYS[1], "state", "group"))
 if state == "active" then
