@@ -62,9 +62,7 @@ class QuarantineCounter:
             self.record(queue, text(flat[i]), text(flat[i + 1]), where)
 
 
-def decode_pairs(
-    queue: str, flat: list[Any], where: str
-) -> tuple[list[TaskMessage], list[str]]:
+def decode_pairs(queue: str, flat: list[Any], where: str) -> tuple[list[TaskMessage], list[str]]:
     """``{id1, msg1, ...}`` as messages, plus the IDs whose message is not protobuf."""
     msgs: list[TaskMessage] = []
     undecodable: list[str] = []

@@ -416,6 +416,17 @@ class WorkerStore(RedisStore):
             counter = self._poison = poison.QuarantineCounter()
         return counter
 
+    def _run_queue_script(self, name: str, keys_: list[str], args: list[Any]) -> Any:
+        """``run``, with a mistyped queue key as a MalformedDataError (that queue's alone)."""
+        with redis_errors():
+            try:
+                return self.scripts(name, keys_, args)
+            except redis.ResponseError as exc:
+                mistyped = poison.queue_key_error(str(exc))
+                if mistyped is None:
+                    raise
+                raise mistyped from exc
+
     def quarantine(self, queue: str, task_ids: list[str], now: float) -> None:
         """Move active IDs that cannot be run to archived (no key: drop them); logged, counted.
 
@@ -578,24 +589,16 @@ class WorkerStore(RedisStore):
         """Move up to 100 due tasks from the ``scheduled`` or ``retry`` zset; returns the count."""
         if state not in ("scheduled", "retry"):
             raise ValueError(f"cannot forward from {state!r}")
-        with redis_errors():
-            try:
-                taken, quarantined = self.scripts(
-                    "forward",
-                    [
-                        keys.state_key(queue, state),
-                        keys.pending_key(queue),
-                        keys.archived_key(queue),
-                    ],
-                    [
-                        int(now),
-                        keys.task_key_prefix(queue),
-                        int(now * 1_000_000_000),
-                        keys.group_key_prefix(queue),
-                    ],
-                )
-            except redis.ResponseError as exc:
-                raise poison.queue_key_error(str(exc)) or exc
+        taken, quarantined = self._run_queue_script(
+            "forward",
+            [keys.state_key(queue, state), keys.pending_key(queue), keys.archived_key(queue)],
+            [
+                int(now),
+                keys.task_key_prefix(queue),
+                int(now * 1_000_000_000),
+                keys.group_key_prefix(queue),
+            ],
+        )
         self.poison.record_pairs(queue, quarantined, state)
         return int(taken)
 
@@ -604,15 +607,11 @@ class WorkerStore(RedisStore):
     ) -> list[TaskMessage]:
         """The active tasks whose lease expired before ``cutoff``; unreadable ones quarantined."""
         now = time.time() if now is None else now
-        with redis_errors():
-            try:
-                claimed, quarantined = self.scripts(
-                    "list_lease_expired",
-                    [keys.lease_key(queue), keys.active_key(queue), keys.archived_key(queue)],
-                    [int(cutoff), keys.task_key_prefix(queue), int(now)],
-                )
-            except redis.ResponseError as exc:
-                raise poison.queue_key_error(str(exc)) or exc
+        claimed, quarantined = self._run_queue_script(
+            "list_lease_expired",
+            [keys.lease_key(queue), keys.active_key(queue), keys.archived_key(queue)],
+            [int(cutoff), keys.task_key_prefix(queue), int(now)],
+        )
         self.poison.record_pairs(queue, quarantined, "lease")
         msgs, undecodable = poison.decode_pairs(queue, claimed, "lease recovery")
         if undecodable:
