@@ -19,9 +19,12 @@ import logging
 from collections import Counter
 from typing import Any
 
+import redis
+
 from queuecore import keys
-from queuecore.errors import MalformedDataError
+from queuecore.errors import MalformedDataError, QueueCoreError
 from queuecore.messages import TaskMessage, decode_task_message
+from queuecore.rdb.base import RedisStore, redis_errors
 
 log = logging.getLogger("queuecore.rdb.poison")
 
@@ -83,3 +86,40 @@ def quarantine_call(queue: str, task_ids: list[str], now: float) -> tuple[list[s
         [keys.active_key(queue), keys.lease_key(queue), keys.archived_key(queue)],
         [int(now), keys.task_key_prefix(queue), *task_ids],
     )
+
+
+class QuarantineStore(RedisStore):
+    """What a worker's store needs to take bad records out of the flow (the WorkerStore's base)."""
+
+    _poison: QuarantineCounter | None = None
+
+    @property
+    def poison(self) -> QuarantineCounter:
+        """The records this store took out of the flow."""
+        counter = self._poison
+        if counter is None:
+            counter = self._poison = QuarantineCounter()
+        return counter
+
+    def _run_queue_script(self, name: str, keys_: list[str], args: list[Any]) -> Any:
+        """``run``, with a mistyped queue key as a MalformedDataError (that queue's alone)."""
+        with redis_errors():
+            try:
+                return self.scripts(name, keys_, args)
+            except redis.ResponseError as exc:
+                mistyped = queue_key_error(str(exc))
+                if mistyped is None:
+                    raise
+                raise mistyped from exc
+
+    def quarantine(self, queue: str, task_ids: list[str], now: float) -> None:
+        """Move active IDs that cannot be run to archived (no key: drop them); logged, counted.
+
+        A failure is only logged: the IDs stay leased and lease recovery quarantines them.
+        """
+        try:
+            flat = self.run("quarantine", *quarantine_call(queue, task_ids, now))
+        except (QueueCoreError, redis.RedisError) as exc:
+            log.error("could not quarantine %s of queue %s: %s", task_ids, queue, exc)
+            return
+        self.poison.record_pairs(queue, flat, "active")

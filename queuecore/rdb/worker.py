@@ -38,7 +38,7 @@ from queuecore.messages import (
     encode_task_message,
 )
 from queuecore.rdb import poison
-from queuecore.rdb.base import RedisStore, redis_errors
+from queuecore.rdb.base import redis_errors
 from queuecore.rdb.connection import is_transient
 from queuecore.rdb.wire import HotConnection, direct_client, send_commands
 
@@ -386,7 +386,7 @@ class CancelSubscription:
             self._pubsub.close()
 
 
-class WorkerStore(RedisStore):
+class WorkerStore(poison.QuarantineStore):
     """The Redis side of a worker server (spec §4.2-4.3)."""
 
     @classmethod
@@ -406,38 +406,6 @@ class WorkerStore(RedisStore):
         return hot
 
     _hot: HotConnection | None = None
-    _poison: poison.QuarantineCounter | None = None
-
-    @property
-    def poison(self) -> poison.QuarantineCounter:
-        """The records this store took out of the flow (README, "Poison data")."""
-        counter = self._poison
-        if counter is None:
-            counter = self._poison = poison.QuarantineCounter()
-        return counter
-
-    def _run_queue_script(self, name: str, keys_: list[str], args: list[Any]) -> Any:
-        """``run``, with a mistyped queue key as a MalformedDataError (that queue's alone)."""
-        with redis_errors():
-            try:
-                return self.scripts(name, keys_, args)
-            except redis.ResponseError as exc:
-                mistyped = poison.queue_key_error(str(exc))
-                if mistyped is None:
-                    raise
-                raise mistyped from exc
-
-    def quarantine(self, queue: str, task_ids: list[str], now: float) -> None:
-        """Move active IDs that cannot be run to archived (no key: drop them); logged, counted.
-
-        A failure is only logged: the IDs stay leased and lease recovery quarantines them.
-        """
-        try:
-            flat = self.run("quarantine", *poison.quarantine_call(queue, task_ids, now))
-        except (QueueCoreError, redis.RedisError) as exc:
-            log.error("could not quarantine %s of queue %s: %s", task_ids, queue, exc)
-            return
-        self.poison.record_pairs(queue, flat, "active")
 
     def _one(self, build: Any) -> Any:
         batch = self.batch()
