@@ -73,9 +73,7 @@ def same_end_state_for_good_tasks(
     return result
 
 
-def test_dequeue_claims_every_good_task_of_a_batch_and_quarantines_each_bad_id(
-    store, redis_client
-):
+def test_dequeue_claims_every_good_task_of_a_batch_and_quarantines_each_bad_id(store, redis_client):
     msgs = good_messages(6)
 
     def seed(garbage: bool) -> None:
@@ -105,7 +103,8 @@ def test_dequeue_claims_every_good_task_of_a_batch_and_quarantines_each_bad_id(
 def test_dequeue_runs_a_valid_five_megabyte_message(store, redis_client):
     big = seed_task(redis_client, "pending", make_message(payload=b"\x01" * (5 << 20)), now=NOW)
     (msg,) = store.dequeue(Q, NOW + 30, 10, NOW) or []
-    assert msg.id == big.id and len(msg.payload) == 5 << 20
+    assert msg.id == big.id
+    assert len(msg.payload) == 5 << 20
 
 
 @pytest.mark.parametrize("name", ["pending", "active", "lease", "archived"])
@@ -170,9 +169,7 @@ def test_lease_recovery_of_a_queue_with_a_mistyped_lease_key_is_refused(store, r
 
 
 @pytest.mark.parametrize("state", ["scheduled", "retry"])
-def test_forward_moves_every_good_due_task_and_quarantines_each_bad_id(
-    store, redis_client, state
-):
+def test_forward_moves_every_good_due_task_and_quarantines_each_bad_id(store, redis_client, state):
     msgs = good_messages(5)
     grouped = make_message(id="good-grouped", group_key="g")
 
@@ -185,9 +182,7 @@ def test_forward_moves_every_good_due_task_and_quarantines_each_bad_id(
             plant(redis_client)
             redis_client.zadd(keys.state_key(Q, state), dict.fromkeys(BAD, NOW - 10))
 
-    taken = same_end_state_for_good_tasks(
-        redis_client, seed, lambda: store.forward(Q, state, NOW)
-    )
+    taken = same_end_state_for_good_tasks(redis_client, seed, lambda: store.forward(Q, state, NOW))
     assert taken == 6 + len(BAD)
     archived = redis_client.zrange(keys.archived_key(Q), 0, -1)
     assert sorted(archived) == [b"bad-list", b"bad-string", b"no-msg"]
