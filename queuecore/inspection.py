@@ -180,13 +180,22 @@ class TaskPage(list[TaskInfo]):
     ``skipped`` counts ids on the page whose record is gone or whose message cannot be decoded
     (data real deployments leave behind); they are left out instead of breaking the page, so a page
     may hold fewer than ``page_size`` tasks. ``total`` is the size of the container the page was
-    cut from (list length or zset cardinality), for page navigation.
+    cut from (list length or zset cardinality), for page navigation. ``skipped_ids`` names the
+    skipped ones, for ``Inspector.unreadable_record`` / ``delete_unreadable``.
     """
 
-    def __init__(self, tasks: Iterable[TaskInfo] = (), *, skipped: int = 0, total: int = 0) -> None:
+    def __init__(
+        self,
+        tasks: Iterable[TaskInfo] = (),
+        *,
+        skipped: int = 0,
+        total: int = 0,
+        skipped_ids: Iterable[str] = (),
+    ) -> None:
         super().__init__(tasks)
         self.skipped = skipped
         self.total = total
+        self.skipped_ids = tuple(skipped_ids)
 
     def __repr__(self) -> str:
         return f"TaskPage({list.__repr__(self)}, skipped={self.skipped}, total={self.total})"

@@ -86,6 +86,7 @@ from queuecore.rdb.inspect import (
     mistyped_key_names,
 )
 from queuecore.taskinfo import TaskInfo, TaskState
+from queuecore.unreadable import UnreadableRecords
 
 __all__ = [
     "DEFAULT_BREAKDOWN_BUDGET",
@@ -183,7 +184,7 @@ _DELETE_ACTIVE = "cannot delete task in active state. use CancelProcessing inste
 _UPDATE_NOT_SCHEDULED = "cannot update task that is not in scheduled state."
 
 
-class Inspector:
+class Inspector(UnreadableRecords):
     """Reads and manages queues, tasks, servers and scheduler entries on one Redis.
 
     ``clock`` gives "now" (today's stats date, latency, next_process_at, orphaned leases, archive
@@ -408,19 +409,19 @@ class Inspector:
             qname, container, kind, start, stop, with_lease=state is TaskState.ACTIVE
         )
         tasks, skipped = self._decode_rows(qname, state, rows)
-        return TaskPage(tasks, skipped=skipped, total=max(total, 0))
+        return TaskPage(tasks, skipped=len(skipped), total=max(total, 0), skipped_ids=skipped)
 
     def _decode_rows(
         self, qname: str, state: TaskState, rows: Sequence[TaskRow]
-    ) -> tuple[list[TaskInfo], int]:
+    ) -> tuple[list[TaskInfo], list[str]]:
         now = self.clock.now()
         tasks: list[TaskInfo] = []
-        skipped = 0
+        skipped: list[str] = []
         for row in rows:
             try:
                 msg = decode_task_message(row.msg, key=keys.task_key(qname, row.task_id))
             except MalformedDataError:
-                skipped += 1
+                skipped.append(row.task_id)
                 continue
             next_at: datetime | None = None
             orphaned = False
@@ -488,7 +489,14 @@ class Inspector:
         asynq's archive trim) is deleted instead of failing with "task is not found in zset".
         """
         self._require_queue(qname)
-        self._raise_for("delete", qname, task_id, self.store.delete_task(qname, task_id))
+        code = self._unreadable_deleted(qname, task_id, self.store.delete_task(qname, task_id))
+        self._raise_for("delete", qname, task_id, code)
+
+    def _unreadable_deleted(self, qname: str, task_id: str, code: int) -> int:
+        """A delete that met a key of another type (-4) deletes it everywhere (Poison data)."""
+        if code != -4:
+            return code
+        return 1 if self.store.delete_unreadable(qname, task_id) else 0
 
     def _error_for(self, action: str, qname: str, task_id: str, code: int) -> Exception | None:
         if code == 1:
@@ -520,6 +528,9 @@ class Inspector:
         self._require_queue(qname)
         unique_ids = list(dict.fromkeys(task_ids))
         codes = self.store.batch(action, qname, unique_ids, unix_seconds(self.clock))
+        if action == "delete":
+            pairs = zip(unique_ids, codes, strict=True)
+            codes = [self._unreadable_deleted(qname, t, c) for t, c in pairs]
         outcomes: dict[str, ActionOutcome] = {}
         errors: dict[str, str] = {}
         for task_id, code in zip(unique_ids, codes, strict=True):
@@ -750,7 +761,7 @@ class Inspector:
             tasks, bad = self._decode_rows(qname, state, candidates)
             found.extend(t for t in tasks if match(t))
             scanned += len(rows)
-            skipped += bad
+            skipped += len(bad)
             position += len(rows)
             if len(rows) < want or position >= total:
                 at_end = True

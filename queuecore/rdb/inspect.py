@@ -16,9 +16,10 @@ import redis
 
 from queuecore import keys
 from queuecore.inspection import ClusterNodeInfo
-from queuecore.rdb.base import RedisStore, redis_errors
+from queuecore.rdb.base import redis_errors
 from queuecore.rdb.cluster import cluster_nodes
 from queuecore.rdb.connection import RedisSettings
+from queuecore.rdb.poison import UnreadableRecordStore
 
 # asynq's archive limits (spec §5): the trim keeps the newest cap-1 = 9 999 tasks for 90 days.
 ARCHIVE_CAP = 10_000
@@ -158,7 +159,7 @@ def mistyped_key_names(mask: int) -> tuple[str, ...]:
     return tuple(name for i, name in enumerate(_STATS_KEY_NAMES) if name and mask >> i & 1)
 
 
-class InspectStore(RedisStore):
+class InspectStore(UnreadableRecordStore):
     """Every Redis call the Inspector makes."""
 
     @classmethod

@@ -123,3 +123,23 @@ class QuarantineStore(RedisStore):
             log.error("could not quarantine %s of queue %s: %s", task_ids, queue, exc)
             return
         self.poison.record_pairs(queue, flat, "active")
+
+
+class UnreadableRecordStore(RedisStore):
+    """The Inspector's reads and deletes of records that cannot be read as tasks (its base)."""
+
+    def raw_record(self, qname: str, task_id: str) -> tuple[str, bytes | None]:
+        """The Redis type under the id (``none`` when absent) and its bytes (a hash's msg, a
+        string's value; None otherwise)."""
+        kind, data = self.run("inspect_raw_record", [keys.task_key(qname, task_id)], [])
+        return text(kind), data if isinstance(data, bytes) else None
+
+    def delete_unreadable(self, qname: str, task_id: str) -> int:
+        """Delete the key and the id from every container; how many places held it."""
+        return int(
+            self.run(
+                "inspect_delete_unreadable",
+                [keys.task_key(qname, task_id)],
+                [task_id, keys.queue_key_prefix(qname)],
+            )
+        )

@@ -2,22 +2,14 @@
 -- KEYS[1] task hash, KEYS[2] groups
 -- ARGV[1] task id, ARGV[2] queue key prefix, ARGV[3] group key prefix
 -- Returns 1 deleted; 0 no such task; -1 active. A record whose id is missing from its container
--- (asynq's "task is not found in zset") is deleted too, so leaked records can be cleaned up, and
--- so is a key of another type under the id (taken out of every list and zset of the queue).
+-- (asynq's "task is not found in zset") is deleted too, so leaked records can be cleaned up.
+-- -4: the key under the id is not a hash (inspect_delete_unreadable.lua deletes such records).
 
 local kind = redis.call("TYPE", KEYS[1])["ok"]
 if kind == "none" then
     return 0
 elseif kind ~= "hash" then
-    -- Unreadable (README, "Poison data"): no state to go by, so out of every container.
-    for _, name in ipairs({"pending", "active"}) do
-        redis.pcall("LREM", ARGV[2] .. name, 0, ARGV[1])
-    end
-    for _, name in ipairs({"lease", "scheduled", "retry", "archived", "completed"}) do
-        redis.pcall("ZREM", ARGV[2] .. name, ARGV[1])
-    end
-    redis.call("DEL", KEYS[1])
-    return 1
+    return -4
 end
 local state, group, ukey = unpack(redis.call("HMGET", KEYS[1], "state", "group", "unique_key"))
 if state == "active" then

@@ -22,6 +22,7 @@ from queuecore.contrib.django.queuecore.management.inspector_command import (
     printable,
     when,
 )
+from queuecore.errors import TaskNotFoundError
 from queuecore.export import (
     ExportFilters,
     ExportStats,
@@ -47,6 +48,8 @@ class Command(InspectorCommand):
         "cancel": "Cancel an active task (or --all active tasks of a queue).",
         "export": "Write the tasks of a queue in one state as JSON Lines (or CSV).",
         "import": "Enqueue the tasks of a JSON Lines export (new ids unless --keep-ids).",
+        "unreadable": "Show why a record cannot be read; --output writes its bytes, --delete "
+        "deletes it.",
     }
 
     def arguments_ls(self, parser: CommandParser) -> None:
@@ -95,6 +98,12 @@ class Command(InspectorCommand):
         parser.add_argument("--limit", "-n", type=int, default=None, help="at most N tasks")
         parser.add_argument("--format", "-f", choices=["jsonl", "csv"], default="jsonl")
         parser.add_argument("--output", "-o", default=None, help="file to write (default stdout)")
+
+    def arguments_unreadable(self, parser: CommandParser) -> None:
+        parser.add_argument("--queue", "-q", required=True)
+        parser.add_argument("--id", "-i", required=True, dest="task_id")
+        parser.add_argument("--output", "-o", default=None, help="file for the record's bytes")
+        parser.add_argument("--delete", action="store_true", help="then delete the record")
 
     def arguments_import(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="a JSON Lines export, or - for stdin")
@@ -146,7 +155,11 @@ class Command(InspectorCommand):
             headers.append("Group")
         self.table(headers, [self._row(t, st, now) for t in tasks])
         if tasks.skipped:
-            self.stdout.write(f"({tasks.skipped} ids skipped: record missing or undecodable)")
+            ids = ", ".join(tasks.skipped_ids)
+            self.stdout.write(
+                f"({tasks.skipped} ids skipped: record missing or undecodable: {ids}; "
+                "see `task unreadable`)"
+            )
 
     def _row(self, task: TaskInfo, state: TaskState, now: Any) -> list[object]:
         row: list[object] = [task.id, task.type, printable(task.payload)]
@@ -202,6 +215,42 @@ class Command(InspectorCommand):
         if task.is_orphaned:
             pairs.append(("Orphaned", "yes (lease expired)"))
         self.fields(pairs)
+
+    def handle_unreadable(
+        self,
+        inspector: Inspector,
+        *,
+        queue: str,
+        task_id: str,
+        output: str | None,
+        delete: bool,
+        json: bool,
+        **_: Any,
+    ) -> None:
+        try:
+            record = inspector.unreadable_record(queue, task_id)
+        except TaskNotFoundError:
+            if not delete:
+                raise
+            record = None  # only the id is left in some container: deleting it is all there is
+        if record is not None and output is not None:
+            if record.data is None:
+                raise CommandError(f"the record is a {record.kind}: it holds no bytes to write")
+            with open(output, "wb") as out:
+                out.write(record.data)
+        if delete:
+            inspector.delete_unreadable(queue, task_id)
+        if json:
+            self.emit_json({"record": record, "written": output, "deleted": delete})
+            return
+        if record is not None:
+            size = "no bytes" if record.data is None else f"{len(record.data)} bytes"
+            self.fields([("ID", task_id), ("Key type", record.kind), ("Why", record.reason),
+                         ("Data", size)])  # fmt: skip
+        if output is not None and record is not None:
+            self.stdout.write(f"Wrote the record's bytes to {output}")
+        if delete:
+            self.stdout.write(f"Deleted unreadable record {task_id!r} of queue {queue!r}")
 
     # -- actions --------------------------------------------------------------------------------
 
