@@ -20,6 +20,7 @@ from dashboard.views import (
     metrics,
     pages,
     recycle,
+    unreadable,
 )
 
 register_converter(NameConverter, "name")
@@ -46,6 +47,16 @@ urlpatterns = [
         "queues/<name:queue>/tasks/<name:task_id>/raw/<part:part>", pages.task_raw, name="task-raw"
     ),
     path("queues/<name:queue>/tasks/<name:task_id>/clone", create.clone, name="task-clone"),
+    path(
+        "queues/<name:queue>/unreadable/<name:task_id>/export",
+        unreadable.export,
+        name="unreadable-export",
+    ),
+    path(
+        "queues/<name:queue>/unreadable/<name:task_id>/delete",
+        unreadable.delete,
+        name="unreadable-delete",
+    ),
     path(
         "queues/<name:queue>/tasks/<name:task_id>/<action:action>",
         actions.task_action,

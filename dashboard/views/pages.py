@@ -58,7 +58,8 @@ def queue_detail(request: HttpRequest, queue: str) -> HttpResponse:
     )  # fmt: skip
     if form.searching:
         return _search(request, form, view)
-    return render_page(request, "dashboard/queue.html", _queue_context(view, insp.queues()))
+    context = {**_queue_context(view, insp.queues()), "unreadable_ids": listed.skipped_ids}
+    return render_page(request, "dashboard/queue.html", context)
 
 
 def _search(request: HttpRequest, form: TaskListForm, page: task_views.QueuePage) -> HttpResponse:

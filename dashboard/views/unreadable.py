@@ -1,0 +1,45 @@
+"""Unreadable records (README, "Poison data"): export the bytes of one, or delete it, by id.
+
+Kept apart from the task actions on purpose: an unreadable record has no TaskInfo, so none of
+the state rules of ``actions.task_action`` apply; the delete is audited like any other.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from dashboard.access import Abilities
+from dashboard.audit import audited, new_entry
+from dashboard.connection import inspector
+from dashboard.http import action_reply, dashboard_view
+from dashboard.views.actions import require
+
+AUDIT_ACTION = "delete_unreadable"
+
+
+@dashboard_view
+def export(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
+    record = inspector().unreadable_record(queue, task_id)
+    if record.data is None:
+        return HttpResponse(
+            f"The record is a {record.kind}: it holds no bytes to export.\n",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(record.data, content_type="application/octet-stream")
+    response["Content-Disposition"] = 'attachment; filename="unreadable-record.bin"'
+    return response
+
+
+@require_POST
+@dashboard_view
+def delete(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
+    require(request, Abilities.of(request.user).operate, AUDIT_ACTION, queue)
+    entry = new_entry(request, AUDIT_ACTION, queue=queue, task_ids=[task_id])
+    with audited(entry) as change:
+        inspector().delete_unreadable(queue, task_id)
+        change.count = 1
+    message = f"Deleted the unreadable record {task_id}."
+    return action_reply(request, message, fallback=reverse("dashboard:queue", args=[queue]))
