@@ -193,3 +193,15 @@ def test_a_bad_health_setting_is_error_e010(health_setting: object) -> None:
 )
 def test_a_good_health_setting_passes_the_checks(health_setting: object) -> None:
     assert check_ids(HEALTH=health_setting) == []
+
+
+def test_a_queue_key_of_a_foreign_type_is_a_critical_finding(
+    redis_client: redis.Redis, queuecore_settings: str
+) -> None:
+    redis_client.sadd(keys.ALL_QUEUES, "wrongtype")
+    redis_client.set(keys.pending_key("wrongtype"), "not a list")
+    write_live_server(redis_client, "wrongtype")
+    code, out = health()
+    assert code == 1
+    assert out.splitlines()[0].split() == ["CRITICAL", "mistyped_keys", "queue", "wrongtype"]
+    assert "(pending)" in out
