@@ -461,7 +461,12 @@ class WorkerStore(poison.QuarantineStore):
         """
         key = keys.pending_key(queue)
         with redis_errors():
-            reply = self.client.execute_command("BLMOVE", key, key, "RIGHT", "RIGHT", timeout)
+            try:
+                reply = self.client.execute_command("BLMOVE", key, key, "RIGHT", "RIGHT", timeout)
+            except redis.ResponseError as exc:
+                if not str(exc).startswith("WRONGTYPE"):
+                    raise
+                raise MalformedDataError(key, "queue key holds a foreign type") from exc
         return reply is not None
 
     def wait_and_dequeue(
@@ -488,6 +493,10 @@ class WorkerStore(poison.QuarantineStore):
                     ("EVALSHA", self.scripts.get(name).sha, len(keys_), *keys_, *args),
                 ],
             )
+            if replies is not None:
+                mistyped = poison.queue_key_error(str(replies[1]))
+                if isinstance(replies[1], redis.ResponseError) and mistyped is not None:
+                    raise mistyped
             if replies is not None and not isinstance(replies[1], redis.ResponseError):
                 result = _result(name, keys_, args, decode, replies[1])
                 if isinstance(result, QueueCoreError):

@@ -535,6 +535,10 @@ class Processor:
             log.warning("processor: Redis unavailable (%s)", exc)
             time.sleep(0.5)
             return False
+        except MalformedDataError as exc:
+            self._report_broken_queue(qname, exc)
+            time.sleep(self.config.idle_poll_interval)
+            return False
         except Exception:
             log.exception("processor: waiting for tasks failed; retrying in 0.5s")
             time.sleep(0.5)
@@ -974,7 +978,7 @@ class Processor:
             try:
                 has_tasks = self.store.wait_for_pending(qname, poll)
                 backoff.reset()
-            except RedisUnavailableError:
+            except (RedisUnavailableError, MalformedDataError):  # the claim logs the latter
                 self._exited.wait(backoff.next_delay())
                 continue
             except Exception:

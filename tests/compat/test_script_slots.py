@@ -432,6 +432,8 @@ def inspector_workflow(url: str, redis_client: redis.Redis) -> None:
                         attempt(lambda q=q, t=task: inspector.run_tasks(q, [t.id]))
                         attempt(lambda q=q, t=task: inspector.archive_tasks(q, [t.id]))
                         attempt(lambda q=q, t=task: inspector.delete_tasks(q, [t.id]))
+                        attempt(lambda q=q, t=task: inspector.unreadable_record(q, t.id))
+                        attempt(lambda q=q, t=task: inspector.delete_unreadable(q, t.id))
             for state in ("scheduled", "retry", "archived", "completed"):
                 attempt(lambda q=q, s=state: inspector.run_all(q, s))
             for group in groups:

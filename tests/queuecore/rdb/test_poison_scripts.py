@@ -252,3 +252,13 @@ def test_run_or_archive_of_a_record_of_another_type_says_it_cannot_be_read(
     redis_client.zadd(keys.archived_key(Q), {"bad-string": NOW})
     with pytest.raises(MalformedDataError, match="only be deleted"):
         getattr(inspector(redis_url), action)(Q, "bad-string")
+
+
+def test_waiting_on_a_mistyped_pending_key_says_so_instead_of_failing_obscurely(
+    store, redis_client
+):
+    redis_client.set(keys.pending_key(Q), "x")
+    with pytest.raises(MalformedDataError, match="pending"):
+        store.wait_for_pending(Q, 0.01)
+    with pytest.raises(MalformedDataError, match="pending"):
+        store.wait_and_dequeue(Q, 0.01, NOW + 30, 10, NOW)
