@@ -302,7 +302,12 @@ class Server:
         self.processor.join(timeout=5.0)
         if self._client is not None:
             self._client.close()
-        log.info("server %s stopped; %d tasks processed", self.identity, self.processor.processed)
+        log.info(
+            "server %s stopped; %d tasks processed, %d unreadable records quarantined",
+            self.identity,
+            self.processor.processed,
+            self.store.poison.total(),
+        )
         self._finished.set()
 
     def _install_signal_handlers(self) -> dict[int, Any]:
