@@ -127,3 +127,10 @@ def test_the_cli_deletes_a_dangling_id_with_no_record(
     out = json.loads(cli("unreadable", "-q", Q, "-i", "ghost", "--delete", "--json"))
     assert out == {"record": None, "written": None, "deleted": True}
     assert not redis_client.exists(keys.active_key(Q), keys.lease_key(Q))
+
+
+def test_the_api_answers_409_for_a_task_whose_message_is_corrupt(
+    admin: Client, garbage: str
+) -> None:
+    response = admin.get(f"/api/queues/{Q}/tasks/bad-proto")
+    assert response.status_code == 409
