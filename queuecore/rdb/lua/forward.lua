@@ -10,19 +10,25 @@
 -- nothing is due); quarantined is {id1, outcome1, ...} for those that cannot be run: "missing"
 -- (no key, dropped) or "archived" (a key of another type or a hash without msg, moved to
 -- archived with the key left as it is). An error "WRONGTYPE queue key ..." (nothing touched)
--- when the source, pending or archived key has a foreign type.
+-- when the source key has a foreign type, or pending or archived has one while tasks are due.
 -- A task whose hash has a non-empty group field goes back to g:<group> as aggregating; like Go,
 -- the groups set is not touched. Readable tasks move exactly as Go moves them.
 
-local wanted = {{KEYS[1], "zset"}, {KEYS[2], "list"}, {KEYS[3], "zset"}}
-for _, pair in ipairs(wanted) do
-    local t = redis.call("TYPE", pair[1])["ok"]
-    if t ~= pair[2] and t ~= "none" then
-        return redis.error_reply("WRONGTYPE queue key " .. pair[1] .. " holds a " .. t)
+local function require_type(key, want)
+    local t = redis.call("TYPE", key)["ok"]
+    if t ~= want and t ~= "none" then
+        return redis.error_reply("WRONGTYPE queue key " .. key .. " holds a " .. t)
     end
 end
+local refused = require_type(KEYS[1], "zset")
+if refused then return refused end
 local quarantined = {}
 local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "LIMIT", 0, 100)
+if #ids == 0 then
+    return {0, quarantined}  -- nothing due: the targets' types do not matter yet
+end
+refused = require_type(KEYS[2], "list") or require_type(KEYS[3], "zset")
+if refused then return refused end
 for _, id in ipairs(ids) do
     local key = ARGV[2] .. id
     -- pcall: HEXISTS on a key of another type is an error reply, not a script abort.

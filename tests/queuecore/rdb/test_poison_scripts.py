@@ -262,3 +262,13 @@ def test_waiting_on_a_mistyped_pending_key_says_so_instead_of_failing_obscurely(
         store.wait_for_pending(Q, 0.01)
     with pytest.raises(MalformedDataError, match="pending"):
         store.wait_and_dequeue(Q, 0.01, NOW + 30, 10, NOW)
+
+
+def test_forward_refuses_only_when_due_tasks_meet_a_mistyped_pending_key(store, redis_client):
+    redis_client.set(keys.pending_key(Q), "x")
+    assert store.forward(Q, "scheduled", NOW) == 0  # nothing due: nothing to refuse
+    seed_task(redis_client, "scheduled", score=NOW - 1)
+    before = snapshot(redis_client)
+    with pytest.raises(MalformedDataError, match="pending"):
+        store.forward(Q, "scheduled", NOW)
+    assert snapshot(redis_client) == before
