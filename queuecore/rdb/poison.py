@@ -69,12 +69,11 @@ def decode_pairs(queue: str, flat: list[Any], where: str) -> tuple[list[TaskMess
     """``{id1, msg1, ...}`` as messages, plus the IDs whose message is not protobuf."""
     msgs: list[TaskMessage] = []
     undecodable: list[str] = []
-    key = keys.task_key_prefix(queue)
-    for i in range(0, len(flat) - 1, 2):
-        task_id = text(flat[i])
+    for i in range(1, len(flat), 2):
         try:
-            msgs.append(decode_task_message(flat[i + 1], key=key + task_id))
+            msgs.append(decode_task_message(flat[i]))
         except MalformedDataError as exc:
+            task_id = text(flat[i - 1])
             log.error("poison data: %s in %s of queue %s: %s", task_id, where, queue, exc.detail)
             undecodable.append(task_id)
     return msgs, undecodable

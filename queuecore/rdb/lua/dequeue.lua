@@ -14,49 +14,53 @@
 -- named no key and was dropped) or "no msg" / "type <t>" (the ID was moved to archived, its key
 -- left as it is).
 -- For readable tasks the end state is exactly N of Go's single dequeues (RPOPLPUSH from the right,
--- i.e. the oldest; state=active; pending_since deleted; lease = ARGV[1]), reached with one RPOP of
--- N, one LPUSH and one ZADD per 500 tasks instead of one of each per task (Redis 6.2+): the IDs
--- land at the head of active in the order N RPOPLPUSHes leave them. Unlike Go, an ID that cannot
--- be run (no key, a key of another type, a hash without msg) never enters active: Go would leave
--- it there for good (a stub hash, or a WRONGTYPE error half-way through its batch).
+-- i.e. the oldest; state=active; pending_since deleted; lease = ARGV[1]), reached with one LRANGE
+-- and one LTRIM of N, one LPUSH and one ZADD per 500 tasks instead of one of each per task: the
+-- IDs land at the head of active in the order N RPOPLPUSHes leave them. Unlike Go, an ID that
+-- cannot be run (no key, a key of another type, a hash without msg) never enters active: Go would
+-- leave it there for good (a stub hash, or a WRONGTYPE error half-way through its batch).
+-- Every step that can meet a foreign type comes before the first write, or undoes its own write
+-- (the LPUSH, when the lease ZADD is refused), so a refusal leaves the queue as it was; the types
+-- are learned from the commands' own errors (pcall), so a good claim costs no TYPE call.
+
+local function failed(reply)
+    return type(reply) == "table" and reply.err ~= nil
+end
+
+local function refused(key)
+    local kind = redis.call("TYPE", key)["ok"]
+    return redis.error_reply("WRONGTYPE queue key " .. key .. " holds a " .. kind)
+end
 
 if redis.call("EXISTS", KEYS[2]) == 1 then
     return false
 end
-local wanted = {{KEYS[1], "list"}, {KEYS[3], "list"}, {KEYS[4], "zset"}, {KEYS[5], "zset"}}
-for _, pair in ipairs(wanted) do
-    local t = redis.call("TYPE", pair[1])["ok"]
-    if t ~= pair[2] and t ~= "none" then
-        return redis.error_reply("WRONGTYPE queue key " .. pair[1] .. " holds a " .. t)
-    end
+local n = tonumber(ARGV[3])
+local ids = redis.pcall("LRANGE", KEYS[1], -n, -1)
+if failed(ids) then
+    return refused(KEYS[1])
 end
-local ids = redis.call("RPOP", KEYS[1], tonumber(ARGV[3]))
-if not ids then
+if #ids == 0 then
     return {{}, {}}
 end
-local claimed, quarantined, good = {}, {}, {}
-for _, id in ipairs(ids) do
-    local key = ARGV[2] .. id
+local claimed, quarantined, good, bad = {}, {}, {}, {}
+-- LRANGE lists the oldest last; the claim order is oldest first.
+for i = #ids, 1, -1 do
+    local id = ids[i]
     -- pcall: HGET on a key of another type is an error reply, not a script abort.
-    local msg = redis.pcall("HGET", key, "msg")
+    local msg = redis.pcall("HGET", ARGV[2] .. id, "msg")
     if type(msg) == "string" then
         good[#good + 1] = id
         claimed[#claimed + 1] = id
         claimed[#claimed + 1] = msg
     else
-        local t = redis.call("TYPE", key)["ok"]
-        quarantined[#quarantined + 1] = id
-        if t == "none" then
-            quarantined[#quarantined + 1] = "missing"
-        else
-            redis.call("ZADD", KEYS[5], ARGV[4], id)
-            if t == "hash" then
-                redis.call("HSET", key, "state", "archived")
-                quarantined[#quarantined + 1] = "no msg"
-            else
-                quarantined[#quarantined + 1] = "type " .. t
-            end
-        end
+        bad[#bad + 1] = id
+    end
+end
+if #bad > 0 then
+    local kind = redis.call("TYPE", KEYS[5])["ok"]
+    if kind ~= "zset" and kind ~= "none" then
+        return refused(KEYS[5])
     end
 end
 local chunk = 500
@@ -67,12 +71,34 @@ for first = 1, #good, chunk do
         lease[#lease + 1] = ARGV[1]
         lease[#lease + 1] = good[i]
     end
-    redis.call("LPUSH", KEYS[3], unpack(good, first, last))
-    redis.call("ZADD", KEYS[4], unpack(lease))
+    if failed(redis.pcall("LPUSH", KEYS[3], unpack(good, first, last))) then
+        return refused(KEYS[3])  -- the first chunk: nothing written yet
+    end
+    if failed(redis.pcall("ZADD", KEYS[4], unpack(lease))) then
+        redis.call("LTRIM", KEYS[3], last - first + 1, -1)  -- undo this chunk's LPUSH
+        return refused(KEYS[4])
+    end
 end
+redis.call("LTRIM", KEYS[1], 0, -#ids - 1)
 for _, id in ipairs(good) do
     local key = ARGV[2] .. id
     redis.call("HSET", key, "state", "active")
     redis.call("HDEL", key, "pending_since")
+end
+for _, id in ipairs(bad) do
+    local key = ARGV[2] .. id
+    local kind = redis.call("TYPE", key)["ok"]
+    quarantined[#quarantined + 1] = id
+    if kind == "none" then
+        quarantined[#quarantined + 1] = "missing"
+    else
+        redis.call("ZADD", KEYS[5], ARGV[4], id)
+        if kind == "hash" then
+            redis.call("HSET", key, "state", "archived")
+            quarantined[#quarantined + 1] = "no msg"
+        else
+            quarantined[#quarantined + 1] = "type " .. kind
+        end
+    end
 end
 return {claimed, quarantined}
