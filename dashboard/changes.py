@@ -147,6 +147,15 @@ def task_one(
     return task
 
 
+def delete_unreadable(actor: Actor, insp: Inspector, queue: str, task_id: str) -> None:
+    """Delete a record that cannot be read as a task, by id (README, "Poison data"). The recycle
+    bin keeps no copy: there is no task to restore (its bytes can be exported first)."""
+    allowed = actor.can.operate
+    with change(actor, "delete_unreadable", allowed=allowed, queue=queue, task_ids=[task_id]) as d:
+        insp.delete_unreadable(queue, task_id)
+        d.count = 1
+
+
 @dataclass(frozen=True)
 class Selected:
     """What an action on selected ids did: each id's outcome (order kept) and the summary."""

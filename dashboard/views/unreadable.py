@@ -1,7 +1,8 @@
 """Unreadable records (README, "Poison data"): export the bytes of one, or delete it, by id.
 
 Kept apart from the task actions on purpose: an unreadable record has no TaskInfo, so none of
-the state rules of ``actions.task_action`` apply; the delete is audited like any other.
+the state rules of ``changes.task_one`` apply; the delete goes through ``changes`` (role,
+read-only switch, audit) like any other change.
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dashboard.access import Abilities
-from dashboard.audit import audited, new_entry
+from dashboard import changes
+from dashboard.changes import Actor
 from dashboard.connection import inspector
 from dashboard.http import action_reply, dashboard_view
-from dashboard.views.actions import require
-
-AUDIT_ACTION = "delete_unreadable"
 
 
 @dashboard_view
@@ -36,10 +34,6 @@ def export(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
 @require_POST
 @dashboard_view
 def delete(request: HttpRequest, queue: str, task_id: str) -> HttpResponse:
-    require(request, Abilities.of(request.user).operate, AUDIT_ACTION, queue)
-    entry = new_entry(request, AUDIT_ACTION, queue=queue, task_ids=[task_id])
-    with audited(entry) as change:
-        inspector().delete_unreadable(queue, task_id)
-        change.count = 1
+    changes.delete_unreadable(Actor(request), inspector(), queue, task_id)
     message = f"Deleted the unreadable record {task_id}."
     return action_reply(request, message, fallback=reverse("dashboard:queue", args=[queue]))
