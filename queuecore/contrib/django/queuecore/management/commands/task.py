@@ -136,7 +136,14 @@ class Command(InspectorCommand):
     ) -> None:
         tasks = inspector.list_tasks(queue, state, page=page, page_size=size, group=group)
         if json:
-            self.emit_json({"tasks": list(tasks), "total": tasks.total, "skipped": tasks.skipped})
+            self.emit_json(
+                {
+                    "tasks": list(tasks),
+                    "total": tasks.total,
+                    "skipped": tasks.skipped,
+                    "skipped_ids": list(tasks.skipped_ids),
+                }
+            )
             return
         now = inspector.now()
         st = TaskState(state)
