@@ -16,10 +16,14 @@ import pytest
 
 from queuecore import keys
 from queuecore.client import Client, Task
+from queuecore.clock import FrozenClock
 from queuecore.handlers import ServeMux
 from queuecore.health import HealthThresholds, collect
 from queuecore.inspector import Inspector
+from queuecore.rdb.worker import WorkerStore
 from queuecore.server import Server
+from queuecore.server.forwarder import Forwarder
+from queuecore.server.recoverer import Recoverer
 from queuecore.taskinfo import TaskState
 from tests.queuecore.server.conftest import BURST_DEADLINE
 from tests.support.factories import make_message, seed_task
@@ -136,3 +140,19 @@ def test_a_worker_serving_a_mistyped_queue_runs_every_task_of_the_healthy_one(
     server.start(burst=True)
     assert server.wait(BURST_DEADLINE), "the burst-mode server did not finish"
     assert seen == Counter(dict.fromkeys(ids, 1))
+
+
+def test_forwarder_and_recoverer_go_on_with_the_other_queues_past_a_mistyped_one(
+    redis_url, redis_client
+):
+    now = time.time()
+    for name in ("pending", "lease"):
+        redis_client.set(getattr(keys, f"{name}_key")("broken"), "x")
+    seed_task(redis_client, "scheduled", queue="broken", score=int(now) - 5)
+    due = seed_task(redis_client, "scheduled", score=int(now) - 5)
+    stale = seed_task(redis_client, "active", score=int(now) - 100)
+    store, clock = WorkerStore.from_url(redis_url), FrozenClock(now)
+    assert Forwarder(store, ["broken", "default"], clock).run_once() == 1
+    assert redis_client.lrange(keys.pending_key("default"), 0, -1) == [due.id.encode()]
+    assert Recoverer(store, ["broken", "default"], clock).run_once() == 1
+    assert redis_client.zscore(keys.retry_key("default"), stale.id) is not None
