@@ -493,11 +493,12 @@ class WorkerStore(poison.QuarantineStore):
                     ("EVALSHA", self.scripts.get(name).sha, len(keys_), *keys_, *args),
                 ],
             )
-            if replies is not None:
-                mistyped = poison.queue_key_error(str(replies[1]))
-                if isinstance(replies[1], redis.ResponseError) and mistyped is not None:
+            refusal = replies[1] if replies is not None else None
+            if isinstance(refusal, redis.ResponseError):
+                mistyped = poison.queue_key_error(str(refusal))
+                if mistyped is not None:
                     raise mistyped
-            if replies is not None and not isinstance(replies[1], redis.ResponseError):
+            elif replies is not None:
                 result = _result(name, keys_, args, decode, replies[1])
                 if isinstance(result, QueueCoreError):
                     raise result
