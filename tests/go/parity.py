@@ -29,6 +29,14 @@ def go_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def same_instant(ours: datetime | None, go_text: str | None) -> bool:
+    """Go keeps nanoseconds, a datetime microseconds: equal when within a microsecond."""
+    theirs = go_time(go_text)
+    if ours is None or theirs is None:
+        return ours is theirs
+    return abs((ours - theirs).total_seconds()) <= 1e-6
+
+
 def _seconds(value: datetime | None) -> int | None:
     return None if value is None else int(value.timestamp())
 
