@@ -39,12 +39,32 @@ class PeriodicComponent:
     name = "component"
     # asynq runs the recoverer and heartbeat at once; forwarder and janitor after one interval.
     run_at_start = False
+    # When set, the wait between runs is cut into slices this long, and run_once comes early
+    # as soon as due_early() says so (it must be cheap: no Redis).
+    early_check: float | None = None
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
 
     def run_once(self) -> Any:
         raise NotImplementedError
+
+    def due_early(self) -> bool:
+        return False
+
+    def _wait(self, stop: threading.Event, delay: float) -> bool:
+        """Wait ``delay`` s or until due_early(); True when stopped."""
+        step = self.early_check
+        if step is None:
+            return stop.wait(delay)
+        left = delay
+        while left > 0:
+            if stop.wait(min(step, left)):
+                return True
+            left -= step
+            if self.due_early():
+                return False
+        return False
 
     def run_forever(self, stop: threading.Event) -> None:
         backoff = Backoff(first=min(0.1, self.interval), cap=self.interval)
@@ -61,5 +81,5 @@ class PeriodicComponent:
             except Exception:
                 delay = backoff.next_delay()
                 log.exception("%s failed; retrying in %.1fs", self.name, delay)
-            if stop.wait(delay):
+            if self._wait(stop, delay):
                 return

@@ -1,7 +1,7 @@
 """Heartbeat (spec §4.2 W2): server and worker info for dashboards, and lease extension.
 
-Every beat (5 s, and once at start) writes ``asynq:servers:{sid}`` (ServerInfo, TTL 2 x interval),
-rebuilds ``asynq:workers:{sid}`` (one WorkerInfo per in-flight task, full payload included, as
+Every beat (5 s, once at start, and within a second of a task starting) writes
+``asynq:servers:{sid}`` (ServerInfo, TTL 2 x interval), rebuilds ``asynq:workers:{sid}`` (one WorkerInfo per in-flight task, full payload included, as
 Go), registers both in the ``asynq:servers``/``asynq:workers`` zsets, then extends the lease of
 every held task whose local lease is still valid (ZADD XX now+30 s). A task whose local lease has
 run out is not extended: the processor's watchdog ends it and nothing more is written for it.
@@ -56,6 +56,9 @@ class ServerIdentity:
 class Heartbeat(PeriodicComponent):
     name = "heartbeat"
     run_at_start = True
+    # A task that started since the last beat is written within a second, not at the next beat
+    # (Go waits up to 5 s), so the dashboard's active tab has its Started and Deadline at once.
+    early_check = 1.0
 
     def __init__(
         self,
@@ -84,6 +87,7 @@ class Heartbeat(PeriodicComponent):
         self.status = "active"
         self.ttl = max(1, math.ceil(2 * interval))
         self._lock = threading.Lock()
+        self._written: frozenset[str] = frozenset()
 
     def server_info(self, active_workers: int) -> ServerInfo:
         info = ServerInfo(
@@ -104,6 +108,10 @@ class Heartbeat(PeriodicComponent):
         with self._lock:
             return self._beat()
 
+    def due_early(self) -> bool:
+        """True when a task in flight is missing from the worker records last written."""
+        return any(job.msg.id not in self._written for job in self.processor.snapshot())
+
     def _beat(self) -> int:
         now = self.clock.now()
         jobs = self.processor.snapshot()
@@ -123,6 +131,7 @@ class Heartbeat(PeriodicComponent):
             worker.deadline.CopyFrom(_timestamp(job.deadline))
             workers.append(worker)
         self.store.write_server_state(self.server_info(len(jobs)), workers, ttl=self.ttl, now=now)
+        self._written = frozenset(job.msg.id for job in jobs)
         # Like Go, the new expiry is fixed before Redis is asked, and only valid leases move.
         expiry = int(now) + self.lease_duration
         valid = [job for job in jobs if now < job.lease_expiry]

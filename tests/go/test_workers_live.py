@@ -89,8 +89,9 @@ def test_item19_a_go_server_and_its_task_show_in_our_servers_dashboard_and_can_b
 
 
 def test_item19_our_server_and_its_task_show_in_go_servers_and_go_cancels_it(
-    go: GoLab, redis_url: str, py_worker: PyWorker
+    go: GoLab, queuecore_settings: str, py_worker: PyWorker, admin_client: DjangoClient
 ):
+    redis_url = queuecore_settings
     info = Client.from_url(redis_url).enqueue(
         Task("lab:slow", b"ours"), timeout=timedelta(minutes=5)
     )
@@ -115,6 +116,10 @@ def test_item19_our_server_and_its_task_show_in_go_servers_and_go_cancels_it(
         "ours",
     )
     assert go_time(running["deadline"]) - go_time(running["started"]) == timedelta(minutes=5)
+    # Our dashboard's active tab shows the Started and Deadline that Go reads.
+    page = admin_client.get("/queues/default/?state=active").content.decode()
+    for moment in ("started", "deadline"):
+        assert go_time(running[moment]).isoformat(timespec="seconds")[:19] in page
 
     assert go.action("cancel", "default", info.id)["ok"]
     py_worker.wait_event("canceled", info.id)

@@ -255,3 +255,40 @@ def test_heartbeat_writes_no_workers_hash_while_nothing_is_in_flight(store, redi
     assert redis_client.zscore(keys.ALL_WORKERS, "asynq:workers:{h:1:sid}") == NOW_S + 10
     heartbeat.clear()
     assert redis_client.keys("asynq:*") == []
+
+
+def test_heartbeat_is_due_early_once_a_task_starts_and_not_after_writing_it(store, redis_client):
+    clock = FrozenClock(NOW)
+    release = threading.Event()
+    mux = ServeMux()
+    mux.register("email:send", lambda task: release.wait(30))
+    msg = seed_task(redis_client, "pending", now=NOW)
+    processor = Processor(store, mux, ServerConfig(concurrency=1), clock)
+    heartbeat = Heartbeat(
+        store,
+        processor,
+        ServerIdentity("sid", host="h", pid=1),
+        clock,
+        queues={"default": 1},
+        concurrency=1,
+        strict_priority=False,
+        started=NOW,
+    )
+    heartbeat.run_once()
+    assert not heartbeat.due_early()
+    processor.start()
+    try:
+        for _ in range(300):
+            if processor.snapshot():
+                break
+            release.wait(0.01)
+        # A task started since the last beat: its worker record is written without waiting 5 s.
+        assert heartbeat.due_early()
+        heartbeat.run_once()
+        assert not heartbeat.due_early()
+        assert redis_client.hexists("asynq:workers:{h:1:sid}", msg.id)
+    finally:
+        release.set()
+        processor.stop(0)
+        processor.wait(10)
+        processor.close()
