@@ -1,10 +1,11 @@
 """Heartbeat (spec §4.2 W2): server and worker info for dashboards, and lease extension.
 
 Every beat (5 s, once at start, and within a second of a task starting) writes
-``asynq:servers:{sid}`` (ServerInfo, TTL 2 x interval), rebuilds ``asynq:workers:{sid}`` (one WorkerInfo per in-flight task, full payload included, as
-Go), registers both in the ``asynq:servers``/``asynq:workers`` zsets, then extends the lease of
-every held task whose local lease is still valid (ZADD XX now+30 s). A task whose local lease has
-run out is not extended: the processor's watchdog ends it and nothing more is written for it.
+``asynq:servers:{sid}`` (ServerInfo, TTL 2 x interval), rebuilds ``asynq:workers:{sid}`` (one
+WorkerInfo per in-flight task, full payload included, as Go), registers both in the
+``asynq:servers``/``asynq:workers`` zsets, then extends the lease of every held task whose local
+lease is still valid (ZADD XX now+30 s). A task whose local lease has run out is not extended: the
+processor's watchdog ends it and nothing more is written for it.
 
 ``status`` is the server's state as Go names it (``Server.state``): "active" while serving,
 "stopped" once it takes no new tasks (SIGTSTP / ``Server.stop_processing()``), "closed" while
