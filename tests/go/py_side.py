@@ -10,6 +10,7 @@ SIGKILLed mid-task), with a short lease and a clock shifted by the offset.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -122,7 +123,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     def record(event: Event) -> None:
-        print({k: str(v) for k, v in event.items()}, flush=True)
+        print(json.dumps(event, default=str), flush=True)
 
     server = Server.from_url(
         url,
