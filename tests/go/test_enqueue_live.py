@@ -163,3 +163,34 @@ def test_item13_a_task_id_taken_in_one_language_conflicts_in_the_other(
     with pytest.raises(TaskIdConflictError):
         client.enqueue(Task("lab:d", b"2"), task_id="go-id")
     assert {k: redis_client.type(k) for k in redis_client.keys("*")} == before
+
+
+# -- deliberate differences (README "Differences from Go asynq, checked live") ----------------
+
+
+def test_difference_a_unique_enqueue_refused_for_an_id_conflict_frees_its_lock_where_go_keeps_it(
+    go: GoLab, redis_url: str, redis_client: redis.Redis
+):
+    go.enqueue("-type", "lab:first", "-task-id", "taken")
+    refused = go.run("enqueue", "-type", "lab:go", "-task-id", "taken", "-unique", "1h")
+    assert refused[0]["class"] == "conflict"
+    with pytest.raises(TaskIdConflictError):
+        Client.from_url(redis_url).enqueue(
+            Task("lab:py", b""), task_id="taken", unique=timedelta(hours=1)
+        )
+    found = redis_client.keys("asynq:{default}:unique:*")
+    locks = {k.decode().split(":unique:")[1].rsplit(":", 1)[0] for k in found}
+    assert locks == {"lab:go"}  # Go's lock stays for its TTL; ours was released
+
+
+def test_difference_every_enqueue_registers_its_queue_again_after_go_deletes_it(
+    go: GoLab, redis_url: str
+):
+    client = Client.from_url(redis_url)
+    client.enqueue(Task("lab:x", b"1"), queue="again", task_id="first")
+    assert go.action("delete", "again", "first")["ok"]
+    assert go.action("deletequeue", "again")["ok"]
+    assert "again" not in go.action("queues")["queues"]
+    client.enqueue(Task("lab:x", b"2"), queue="again")  # the same Client: no stale cache
+    assert "again" in go.action("queues")["queues"]
+    assert go.inspect("again")["queue_info"]["pending"] == 1

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import redis
 
 from queuecore import Client, Inspector, Scheduler, Task
 from queuecore.clock import FrozenClock
@@ -17,7 +18,9 @@ from tests.go.py_side import PyWorker
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
 
-def test_item20_our_scheduler_entries_and_enqueue_events_read_in_go(go: GoLab, redis_url: str):
+def test_item20_our_scheduler_entries_and_enqueue_events_read_in_go(
+    go: GoLab, redis_url: str, redis_client: redis.Redis
+):
     clock = FrozenClock(time.time())
     scheduler = Scheduler.from_url(redis_url, clock=clock)
     entry_id = scheduler.register(
@@ -41,6 +44,8 @@ def test_item20_our_scheduler_entries_and_enqueue_events_read_in_go(go: GoLab, r
     (state,) = scheduler.entries()
     assert same_instant(state.next_run, theirs["next"])
     assert go.taskinfo("low", fired.task_id)["max_retry"] == 3
+    # Deliberate difference: our tick claim, a key Go neither writes nor reads.
+    assert len(redis_client.keys("asynq:scheduler_tick:*")) == 1
     scheduler.shutdown()
     assert go.one("entries")["entries"] == []
 
