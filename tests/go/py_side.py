@@ -112,9 +112,9 @@ class PyWorker:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.stop(0.5)
-            self.server.wait(10)
-            self.server = None
+            server, self.server = self.server, None
+            server.stop(0.5)
+            assert server.wait(10), "our server did not shut down"
 
 
 def main(argv: list[str]) -> int:
