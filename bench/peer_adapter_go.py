@@ -26,7 +26,7 @@ BINARY = os.environ.get("ASYNQBENCH_BIN", os.path.join(ROOT, "bench", ".peerbenc
 class GoAsynqAdapter(Adapter):
     name = "go"
     has_bulk = False
-    best = "c50"
+    best = "x2-c10"
     version_of = ""
     producer_python = BINARY
     notes = (
@@ -51,9 +51,10 @@ class GoAsynqAdapter(Adapter):
             return WorkerConfig([BINARY, "work", *argv], copies=copies, env=env, desc=desc)
 
         c = {"1proc": cfg([], "asynq.Server, default concurrency (NumCPU)")}
-        for n in (10, 20, 50, 100):
+        for n in (4, 10, 20, 50):
             c[f"c{n}"] = cfg(["-concurrency", str(n)], f"asynq.Server, Concurrency {n}")
-        c["x2-c50"] = cfg(["-concurrency", "50"], "2 processes, Concurrency 50", copies=2)
+        c["x2"] = cfg([], "2 processes, default concurrency", copies=2)
+        c["x2-c10"] = cfg(["-concurrency", "10"], "2 processes, Concurrency 10", copies=2)
         return c
 
 
