@@ -162,3 +162,19 @@ def test_item15_pages_are_cut_and_ordered_as_go_cuts_them(go: GoLab, redis_url: 
         ours = insp.list_tasks("default", "pending", page, 30)
         assert [t.id for t in ours] == [t["id"] for t in theirs]
         assert len(ours) == (30 if page == 1 else 5)
+
+
+def test_item26_a_task_hash_gone_missing_is_skipped_by_ours_where_go_inspector_fails(
+    go: GoLab, redis_url: str, redis_client
+):
+    ids = [go.enqueue("-type", "lab:left", "-payload", str(n))["id"] for n in range(3)]
+    redis_client.delete(f"asynq:{{default}}:t:{ids[0]}")  # the oldest: the one Go samples
+    theirs = go.inspect()
+    insp = Inspector.from_url(redis_url)
+    page = insp.list_tasks("default", "pending")
+    assert [t.id for t in page] == ids[1:]
+    assert page.skipped == 1
+    assert insp.get_queue_info("default").pending == 3
+    # Deliberate difference (spec §8.2): Go's GetQueueInfo fails on such a queue.
+    assert "queue_info" not in theirs
+    assert "arithmetic" in theirs["queue_info_error"]
