@@ -7,7 +7,7 @@ asynq needs: a retry re-encodes the whole message (spec §3.2).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -68,4 +68,6 @@ def timestamp_to_datetime(ts: Timestamp) -> datetime | None:
     """Go's zero time (and anything before 1970 that asynq never writes) reads as None."""
     if ts.seconds <= 0 and ts.nanos == 0:
         return None
-    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, UTC)
+    # Whole seconds plus whole microseconds (nanoseconds cut, as Go's own formatting to µs), not
+    # one float: a float sum rounds either way, so start and start + timeout could differ by 1 µs.
+    return datetime.fromtimestamp(ts.seconds, UTC) + timedelta(microseconds=ts.nanos // 1000)
