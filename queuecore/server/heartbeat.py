@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 def _timestamp(unix: float) -> Timestamp:
     ts = Timestamp()
     seconds = math.floor(unix)
-    ts.seconds = seconds
-    ts.nanos = round((unix - seconds) * 1e9) % 1_000_000_000
+    # A fraction that rounds up to a whole second carries into the seconds.
+    carry, ts.nanos = divmod(round((unix - seconds) * 1e9), 1_000_000_000)
+    ts.seconds = seconds + carry
     return ts
 
 
