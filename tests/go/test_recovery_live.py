@@ -19,6 +19,7 @@ from queuecore.clock import FrozenClock
 from queuecore.rdb.worker import WorkerStore
 from queuecore.server.recoverer import Recoverer
 from tests.go.lab import EVENT_TIMEOUT, PROJECT, GoLab
+from tests.support.factories import seed_task
 
 pytestmark = [pytest.mark.go, pytest.mark.slow]
 
@@ -70,3 +71,39 @@ def test_item6_go_recovers_a_task_whose_python_worker_was_killed(go: GoLab, redi
     assert (seen["last_err"], seen["retried"]) == (LEASE_EXPIRED, 1)
     task = Inspector.from_url(redis_url).get_task_info("default", info.id)
     assert (task.state.value, task.last_err, task.retried) == ("retry", LEASE_EXPIRED, 1)
+
+
+def test_item6_a_lease_our_worker_keeps_extending_is_left_alone_by_go_recoverer(
+    go: GoLab, redis_url: str, redis_client
+):
+    info = Client.from_url(redis_url).enqueue(Task("lab:slow", b"alive"))
+    # 31 s behind with a 2 s lease: each lease we write is 29 s old in Go's eyes, 1 s short of
+    # Go's cutoff (now - 30 s), so only our extensions (every 0.5 s) keep it out of reach.
+    ours = subprocess.Popen(
+        [sys.executable, "-m", "tests.go.py_side", redis_url, "-31"],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert ours.stdout is not None
+        assert json.loads(ours.stdout.readline())["id"] == info.id
+        lease = "asynq:{default}:lease"
+        first = redis_client.zscore(lease, info.id)
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while redis_client.zscore(lease, info.id) < first + 2:  # extended, 2 s later
+            assert time.monotonic() < deadline, "our worker never extended its lease"
+            time.sleep(0.1)
+        # A task whose lease did run out, so that Go's first recoverer pass can be seen.
+        stale = seed_task(redis_client, "active", score=int(time.time()) - 100, type="lab:x")
+        worker = go.work()  # nothing is pending: only its recoverer acts
+        while go.taskinfo("default", stale.id)["state"] != "retry":
+            assert time.monotonic() < deadline, "Go's recoverer never ran"
+            time.sleep(0.1)
+        worker.stop()
+        assert go.taskinfo("default", info.id)["state"] == "active"
+        assert ours.poll() is None
+    finally:
+        ours.kill()
+        ours.wait()
