@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import redis
 
 from queuecore import (
     Client,
@@ -178,3 +179,27 @@ def test_item26_a_task_hash_gone_missing_is_skipped_by_ours_where_go_inspector_f
     # Deliberate difference (spec §8.2): Go's GetQueueInfo fails on such a queue.
     assert "queue_info" not in theirs
     assert "arithmetic" in theirs["queue_info_error"]
+
+
+def test_difference_a_pending_id_without_hash_is_dropped_by_our_claim_where_go_leaves_a_stub(
+    go: GoLab, redis_url: str, redis_server, py_worker: PyWorker
+):
+    go_db = GoLab(go.binary, go.port, db=1)
+    for lab in (go, go_db):
+        lab.enqueue("-type", "lab:gone", "-task-id", "no-hash")
+        lab.enqueue("-type", "lab:ok", "-task-id", "fine")
+    ours = redis.Redis(port=redis_server.port, db=0)
+    theirs = redis.Redis(port=redis_server.port, db=1)
+    for r in (ours, theirs):
+        r.delete("asynq:{default}:t:no-hash")
+    py_worker.run_burst()
+    worker = go_db.work()
+    worker.wait_event("done", "fine")
+    worker.stop()
+    # Go's dequeue leaves a stub hash holding only state=active, and the id in active and lease.
+    assert theirs.hgetall("asynq:{default}:t:no-hash") == {b"state": b"active"}
+    assert theirs.lrange("asynq:{default}:active", 0, -1) == [b"no-hash"]
+    # Ours drops the id (README "Poison data"): nothing is left active for the recoverer.
+    assert not ours.exists("asynq:{default}:t:no-hash")
+    assert ours.lrange("asynq:{default}:active", 0, -1) == []
+    assert py_worker.wait_event("done", "fine")
