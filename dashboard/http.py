@@ -134,7 +134,9 @@ def flash_fragment(
     response["HX-Retarget"] = "#flash"
     response["HX-Reswap"] = "innerHTML"
     if changed:
-        response["HX-Trigger"] = "dashboard:changed"
+        # dashboard:changed refreshes the polled page; dashboard:acted also refreshes panels
+        # that polls leave alone (the Breakdown), since an action is what changes what they count.
+        response["HX-Trigger"] = "dashboard:changed, dashboard:acted"
     return response
 
 

@@ -30,6 +30,22 @@ def when(moment: datetime | None) -> SafeString | str:
 
 
 @register.filter
+def reltime(moment: datetime | None) -> SafeString | str:
+    """A <time> that static/dashboard/times.js shows as "in 35 s" / "3 min ago" and keeps current
+    in the browser; the absolute time in the active (user's) zone is its tooltip and its text
+    until the script runs."""
+    if moment is None:
+        return "—"
+    absolute = date_format(timezone.localtime(moment), "Y-m-d H:i:s T")
+    return format_html(
+        '<time datetime="{}" title="{}" data-relative>{}</time>',
+        moment.isoformat(timespec="milliseconds"),
+        absolute,
+        absolute,
+    )
+
+
+@register.filter
 def ago(moment: datetime | None) -> str:
     return relative(moment, timezone.now())
 

@@ -66,6 +66,56 @@ document.addEventListener("change", (event) => {
   if (event.target.matches('input[name="ids"], [data-select-all]')) refreshSelection(event.target);
 });
 
+// One confirmation for every destructive action, a modal <dialog> that states the count: the
+// server renders it for "… all" and for deleting a queue (confirm.html, swapped into #dialog); for
+// selected rows and single tasks it is built here from #confirm-template, with the count taken when
+// the button is pressed, so it is exactly what will be posted. Modal: focus moves into it (Cancel
+// first), Tab stays inside, Escape closes it.
+function showModal(dialog) {
+  if (dialog.open && !dialog.matches(":modal")) dialog.close();
+  if (!dialog.open) dialog.showModal();
+}
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.target.id === "dialog") event.target.querySelectorAll("dialog.confirm").forEach(showModal);
+});
+
+function plural(count) {
+  return `${count} task${count === 1 ? "" : "s"}`;
+}
+
+function askFirst(button, proceed) {
+  const verb = button.dataset.confirmSelected || button.dataset.confirmOne;
+  let count = 1;
+  let title = `${verb} this task?`;
+  let message = `This will ${verb.toLowerCase()} task ${button.dataset.taskLabel || ""}.`;
+  if (button.dataset.confirmSelected) {
+    const form = button.closest("form") || document;
+    count = form.querySelectorAll('input[name="ids"]:checked').length;
+    title = `${verb} ${count} selected task${count === 1 ? "" : "s"}?`;
+    message = `This will ${verb.toLowerCase()} the ${plural(count)} selected on this page.`;
+  }
+  const host = document.getElementById("dialog");
+  const template = document.getElementById("confirm-template");
+  if (!host || !template) { if (window.confirm(title)) proceed(); return; }
+  const dialog = template.content.firstElementChild.cloneNode(true);
+  dialog.querySelector("[data-confirm-title]").textContent = title;
+  dialog.querySelector("[data-confirm-message]").textContent = message;
+  dialog.querySelector("[data-confirm-count]").textContent = count;
+  const yes = dialog.querySelector("[data-confirm]");
+  yes.textContent = `${verb} ${plural(count)}`;
+  yes.addEventListener("click", () => { host.innerHTML = ""; proceed(); });
+  host.replaceChildren(dialog);
+  showModal(dialog);
+}
+
+document.addEventListener("htmx:confirm", (event) => {
+  const button = event.detail.elt;
+  if (!button || !button.dataset || !(button.dataset.confirmSelected || button.dataset.confirmOne)) return;
+  event.preventDefault();
+  askFirst(button, () => event.detail.issueRequest(true));
+});
+
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") {
     const dialog = document.getElementById("dialog");

@@ -1,5 +1,5 @@
-// Client-side sorting of the queues, servers and schedulers lists, and the count in the
-// confirmation of destructive actions on selected task rows.
+// Client-side sorting of the queues, servers and schedulers lists, and the labels that let a
+// table read as stacked cards on a phone.
 //
 // Sorting markup: a region carries data-sortable="<name>"; its sort buttons carry
 // data-sort-key="<key>" (and data-sort-type="number" for numbers). In a <table> the button sits in
@@ -122,7 +122,30 @@
     const region = active && active.matches("[data-sort-key]") && active.closest("[data-sortable]");
     focused = region ? { name: region.dataset.sortable, key: active.dataset.sortKey } : null;
   });
+  // On a phone (dashboard.css, .grid.stack) each row is a card and each cell shows its column's
+  // name, taken here from the header so the templates name each column once.
+  function labelCells(root) {
+    if (!root || !root.querySelectorAll) return;
+    const tables = root.matches && root.matches("table.stack") ? [root] : [];
+    tables.push(...root.querySelectorAll("table.stack"));
+    tables.forEach((table) => {
+      if (!table.tHead || !table.tHead.rows.length) return;
+      const names = Array.from(table.tHead.rows[0].cells, (th) =>
+        th.colSpan > 1 ? "" : th.textContent.replace(/[▲▼]/g, "").trim());
+      Array.from(table.querySelectorAll("tbody tr, tfoot tr")).forEach((row) => {
+        let column = 0;
+        Array.from(row.cells).forEach((cell) => {
+          if (cell.colSpan === 1 && names[column] && !cell.hasAttribute("data-label")) {
+            cell.dataset.label = names[column];
+          }
+          column += cell.colSpan;
+        });
+      });
+    });
+  }
+
   document.addEventListener("htmx:afterSwap", (event) => {
+    labelCells(event.target.closest("table") || event.target);
     sortWithin(event.target);
     if (!focused) return;
     const region = document.querySelector(`[data-sortable="${CSS.escape(focused.name)}"]`);
@@ -130,18 +153,6 @@
     if (button && document.activeElement !== button) button.focus({ preventScroll: true });
     focused = null;
   });
+  labelCells(document.body);
   sortWithin(document.body);
-
-  // "Delete 3 selected tasks?": hx-confirm holds a countless fallback; the count is taken when the
-  // button is pressed, so it is exactly what will be posted.
-  document.addEventListener("htmx:confirm", (event) => {
-    const button = event.detail.elt;
-    const verb = button && button.dataset ? button.dataset.confirmSelected : undefined;
-    if (!verb) return;
-    event.preventDefault();
-    const form = button.closest("form") || document;
-    const count = form.querySelectorAll('input[name="ids"]:checked').length;
-    const question = `${verb} ${count} selected task${count === 1 ? "" : "s"}?`;
-    if (window.confirm(question)) event.detail.issueRequest(true);
-  });
 })();

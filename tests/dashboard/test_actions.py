@@ -43,7 +43,7 @@ def test_one_task_action_moves_the_task(
     task_id = seeded[state]
     response = operator.post(f"/queues/default/tasks/{task_id}/{action}", **HTMX)
     assert response.status_code == 200
-    assert response["HX-Trigger"] == "dashboard:changed"
+    assert response["HX-Trigger"] == "dashboard:changed, dashboard:acted"
     assert state_of(insp, task_id) is after
     entry = AuditEntry.objects.get()
     assert (entry.username, entry.action, entry.queue, entry.task_ids) == (
