@@ -69,8 +69,9 @@ def test_selected_rows_are_deleted(page: Any, redis_client: redis.Redis) -> None
     mark_document(page)
     for task_id in doomed:
         page.check(f"tr[data-task-id='{task_id}'] input[name=ids]")
-    page.once("dialog", lambda dialog: dialog.accept())  # "Delete 2 selected tasks?"
     page.click("button:text('Delete selected')")
+    expect(page.locator("#dialog dialog [data-confirm-count]")).to_have_text("2")
+    page.click("#dialog dialog button[data-confirm]")
     expect(page.locator("#flash")).to_contain_text("Deleted 2 tasks")
     for task_id in doomed:
         expect(page.locator(f"tr[data-task-id='{task_id}']")).to_have_count(0)

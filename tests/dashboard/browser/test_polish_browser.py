@@ -104,7 +104,7 @@ def test_servers_and_scheduler_entries_sort_by_time(page: Any, redis_client: red
     assert order(page, rows, "entry") == ["entry-a", "entry-c", "entry-b"]
 
 
-def test_deleting_selected_tasks_asks_first_and_cancelling_deletes_nothing(
+def test_deleting_selected_tasks_asks_in_the_styled_dialog_and_cancelling_deletes_nothing(
     page: Any, redis_client: redis.Redis
 ) -> None:
     chosen = [seed_task(redis_client, "pending").id for _ in range(3)]
@@ -115,15 +115,16 @@ def test_deleting_selected_tasks_asks_first_and_cancelling_deletes_nothing(
         page.check(f"tr[data-task-id='{task_id}'] input[name=ids]")
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
-    asked: list[str] = []
+    bare: list[str] = []
+    page.on("dialog", lambda dialog: (bare.append(dialog.message), dialog.dismiss()))
+    dialog = page.locator("#dialog dialog")
 
-    def cancel(dialog: Any) -> None:
-        asked.append(dialog.message)
-        dialog.dismiss()
-
-    page.once("dialog", cancel)
     page.click("button:text('Delete selected')")
-    assert asked == ["Delete 3 selected tasks?"]
+    expect(dialog.locator("h2")).to_have_text("Delete 3 selected tasks?")
+    expect(dialog.locator("[data-confirm-count]")).to_have_text("3")
+    assert page.evaluate("document.querySelector('#dialog dialog').matches(':modal')")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
     page.evaluate("() => new Promise(r => setTimeout(r, 0))")  # let any request get issued
     assert posts == []
     expect(page.locator("#flash")).to_have_text("")
@@ -132,15 +133,22 @@ def test_deleting_selected_tasks_asks_first_and_cancelling_deletes_nothing(
         expect(page.locator(f"tr[data-task-id='{task_id}']")).to_be_visible()
 
     page.uncheck(f"tr[data-task-id='{chosen[2]}'] input[name=ids]")
-    page.once("dialog", cancel)
     page.click("button:text('Archive selected')")
-    assert asked[-1] == "Archive 2 selected tasks?"
+    expect(dialog.locator("h2")).to_have_text("Archive 2 selected tasks?")
+    dialog.locator("[data-close-dialog]").click()
+    expect(dialog).to_have_count(0)
     assert posts == []
 
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
-    page.click("button:text('Delete selected')")
+    # By keyboard: the dialog takes focus (Cancel first); Tab reaches the confirm button.
+    page.focus("button:text('Delete selected')")
+    page.keyboard.press("Enter")
+    expect(dialog.locator("[data-close-dialog]")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(dialog.locator("[data-confirm]")).to_be_focused()
+    expect(dialog.locator("[data-confirm]")).to_have_text("Delete 2 tasks")
+    page.keyboard.press("Enter")
     expect(page.locator("#flash")).to_contain_text("Deleted 2 tasks")
-    assert asked[-1] == "Delete 2 selected tasks?"
+    assert bare == []  # never the browser's own confirm()
     for task_id in chosen[:2]:
         assert not redis_client.exists(keys.task_key("default", task_id))
     for task_id in (chosen[2], other):
