@@ -1,12 +1,15 @@
 // Relative times: every <time data-relative datetime="…"> reads "in 35 s" or "3 min ago", counted
 // in the browser once a second (no request to the server); its title keeps the absolute time in
-// the user's display zone. The page carries the server's clock so a skewed laptop clock does not
-// shift what is shown.
+// the user's display zone. The page carries the server's clock: a laptop clock that is clearly off
+// (more than SKEW_LIMIT) is corrected, while the page's own load time (well under it) is not
+// mistaken for skew.
 "use strict";
 
 (function () {
+  const SKEW_LIMIT = 2000;
   const meta = document.querySelector('meta[name="server-now"]');
-  const skew = meta && Number.isFinite(Number(meta.content)) ? Number(meta.content) - Date.now() : 0;
+  const measured = meta && Number.isFinite(Number(meta.content)) ? Number(meta.content) - Date.now() : 0;
+  const skew = Math.abs(measured) > SKEW_LIMIT ? measured : 0;
 
   function span(seconds) {
     if (seconds < 60) return `${seconds} s`;
