@@ -122,12 +122,12 @@
     const region = active && active.matches("[data-sort-key]") && active.closest("[data-sortable]");
     focused = region ? { name: region.dataset.sortable, key: active.dataset.sortKey } : null;
   });
-  // On a phone (dashboard.css, .grid.stack) each row is a card and each cell shows its column's
+  // On a phone (dashboard.css, .grid[data-stack]) each row is a card and each cell shows its column's
   // name, taken here from the header so the templates name each column once.
   function labelCells(root) {
     if (!root || !root.querySelectorAll) return;
-    const tables = root.matches && root.matches("table.stack") ? [root] : [];
-    tables.push(...root.querySelectorAll("table.stack"));
+    const tables = root.matches && root.matches("table[data-stack]") ? [root] : [];
+    tables.push(...root.querySelectorAll("table[data-stack]"));
     tables.forEach((table) => {
       if (!table.tHead || !table.tHead.rows.length) return;
       const names = Array.from(table.tHead.rows[0].cells, (th) =>

@@ -66,7 +66,7 @@ def test_type_and_signature_links_open_the_bounded_search_that_finds_those_tasks
     assert "Scanned 8 tasks, 6 matches; end of archived tasks." in " ".join(found.split())
 
 
-def test_the_queue_page_loads_the_panel_once_for_its_state_tab(
+def test_the_queue_page_loads_the_panel_for_its_state_tab_and_after_actions(
     viewer: Client, archive: None
 ) -> None:
     body = viewer.get(reverse("dashboard:queue", args=["default"]) + "?state=archived").content
@@ -74,7 +74,8 @@ def test_the_queue_page_loads_the_panel_once_for_its_state_tab(
     (panel,) = re.findall(r'<section class="card breakdown"[^>]*>', page)
     assert 'id="breakdown-archived"' in panel
     assert 'hx-preserve="true"' in panel  # polls of the page keep it instead of reloading it
-    assert 'hx-trigger="load"' in panel
+    # Loaded with the tab, and again after an action (dashboard:acted), never by a poll.
+    assert 'hx-trigger="load, dashboard:acted from:body"' in panel
     assert f'hx-get="{url(state="archived")}"' in panel
 
 

@@ -46,7 +46,8 @@ MEASURE = """() => {
   const width = document.documentElement.clientWidth;
   const tables = Array.from(document.querySelectorAll("main table.grid")).map((t) => {
     const box = t.closest(".table-wrap") || t.parentElement;
-    return {name: t.className, table: [t.scrollWidth, t.clientWidth], box: [box.scrollWidth, box.clientWidth]};
+    return {name: t.className, table: [t.scrollWidth, t.clientWidth],
+            box: [box.scrollWidth, box.clientWidth]};
   });
   const actions = Array.from(document.querySelectorAll("main td.actions .btn")).map((b) => {
     const r = b.getBoundingClientRect();
@@ -87,13 +88,14 @@ def seed_demo_traffic(client: redis.Redis) -> str:
             if state == "retry" and planned.queue == "default":
                 retry_id = task.id
     # The long things a real deployment has: a long queue name, type, payload and error.
+    devices = b",".join(b'"device-%d-abcdef0123456789"' % i for i in range(40))
     for state in ("retry", "archived", "active"):
         seed_task(
             client, state, queue=LONG_QUEUE, type="com.example.notifications:push-to-all-devices",
-            payload=b'{"devices":[' + b",".join(b'"device-%d-abcdef0123456789"' % i for i in range(40)) + b"]}",
+            payload=b'{"devices":[' + devices + b"]}",
             error_msg=LONG_ERROR, retried=3, retry=4, score=int(now) + 300,
         )  # fmt: skip
-    seed_task(client, "aggregating", queue="default", group_key="digest:user-42", type="email:digest")
+    seed_task(client, "aggregating", group_key="digest:user-42", type="email:digest")
     seed_task(client, "active", queue="default", type="image:resize")
     started = datetime.now(UTC) - timedelta(minutes=5)
     register_server(client, "worker-7f9c2d-eu-west-1.internal.example.com", 4242, started)
@@ -133,13 +135,15 @@ def test_each_page_fits_the_width_and_its_row_actions_are_on_screen(
                 scroll, client = table[part]
                 assert scroll <= client, f"{name}: {table['name']} overflows at {width}px: {table}"
         for label, left, right in seen["actions"]:
-            assert 0 <= left and right <= seen["width"], f"{name}: {label} is off-screen: {seen}"
+            assert left >= 0, f"{name}: {label} is off-screen: {seen}"
+            assert right <= seen["width"], f"{name}: {label} is off-screen: {seen}"
         if name in ("overview", "queue-retry", "task"):
             screenshot(page, f"widths/{name}-{width}")
     # The actions the user came for are there at every width.
     page.goto(page.base + "/queues/default/?state=retry")
     for action in ("run", "archive", "delete"):
-        expect(page.locator(f"#task-rows tr >> nth=0 >> button[data-action={action}]")).to_be_visible()
+        first_row = page.locator("#task-rows tr").first
+        expect(first_row.locator(f"button[data-action={action}]")).to_be_visible()
     # Long text is cut, never lost: the full error is the cell's tooltip.
     page.goto(page.base + f"/queues/{LONG_QUEUE}/?state=retry")
     expect(page.locator("#task-rows td.error .error-text")).to_have_attribute("title", LONG_ERROR)
@@ -206,7 +210,7 @@ def test_every_page_of_the_nav_loads_without_a_console_error_or_a_failed_request
     problems: list[str] = []
     page.on(
         "console",
-        lambda m: problems.append(f"console: {m.text} ({m.location})") if m.type == "error" else None,
+        lambda m: problems.append(f"console: {m.text} {m.location}") if m.type == "error" else None,
     )
     page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
