@@ -8,7 +8,9 @@
 3. ``runscheduler``, ``runworker``, the dashboard under gunicorn (``PORT``, 8000) and
    ``manage.py demo``, each in its own process group.
 4. On SIGINT/SIGTERM (Ctrl-C) or when any of them dies: SIGTERM to every group, a grace period,
-   then SIGKILL; Redis last. Nothing it started outlives it.
+   then SIGKILL; Redis last. Nothing it started outlives it. ``RUN_DIR/run.json`` holds the
+   launcher's pid and its process groups; ``scripts/run stop`` (another shell) SIGTERMs the
+   launcher through it and cleans up whatever a dead launcher left.
 
 Only the standard library is used here, so it runs before Django is configured.
 """
@@ -364,6 +366,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    # An exited process its parent has not reaped yet (a zombie) is not running.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
     return True
 
 
@@ -377,14 +383,43 @@ def banner(port: int, username: str, password: str, redis: str) -> None:
         f"  JSON API:   {url}api/queues     Metrics: {url}metrics     Health: {url}healthz",
         f"  Redis:      {redis}",
         "  Demo tasks are being enqueued; every state fills within a minute.",
-        "  Press Ctrl-C to stop everything.",
+        "  Press Ctrl-C to stop everything (or run scripts/run stop in another shell).",
         "",
     ]
     print("\n".join(lines), flush=True)
 
 
+def stop_running(run_dir: Path) -> int:
+    """``scripts/run stop``: what Ctrl-C does, from another shell, through ``RUN_DIR/run.json``."""
+    record_path = run_dir / "run.json"
+    if not record_path.exists():
+        say(f"scripts/run is not running (no {record_path})")
+        return 0
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    pid = int(record.get("launcher", 0))
+    if pid and _alive(pid):
+        say(f"stopping scripts/run (pid {pid})")
+        os.kill(pid, signal.SIGTERM)
+        # The launcher gives each group STOP_GRACE, then Redis its own; wait a little longer.
+        deadline = time.monotonic() + 3 * STOP_GRACE
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _alive(pid):
+            say(f"pid {pid} did not stop; killing what it started")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    clean_up_after(record.get("groups", {}))
+    record_path.unlink(missing_ok=True)
+    say("stopped")
+    return 0
+
+
 def main() -> int:
     run_dir = Path(os.environ.get("RUN_DIR") or ROOT / ".run").resolve()
+    if sys.argv[1:] == ["stop"]:
+        return stop_running(run_dir)
+    if sys.argv[1:]:
+        raise SystemExit("usage: scripts/run [stop]")
     run_dir.mkdir(parents=True, exist_ok=True)
     launcher = Launcher(
         run_dir=run_dir,
