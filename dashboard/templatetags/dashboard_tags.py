@@ -1,4 +1,5 @@
-"""Template filters that show times in the user's zone and sizes and durations compactly."""
+"""Template filters that show times in the user's zone (absolute, or relative and kept current by
+static/dashboard/times.js) and sizes and durations compactly."""
 
 from __future__ import annotations
 
@@ -43,11 +44,6 @@ def reltime(moment: datetime | None) -> SafeString | str:
         absolute,
         absolute,
     )
-
-
-@register.filter
-def ago(moment: datetime | None) -> str:
-    return relative(moment, timezone.now())
 
 
 @register.filter

@@ -1,4 +1,4 @@
-"""``scripts/run stop``: stopping a running ``scripts/run`` from another shell through its run.json."""
+"""``scripts/run stop``: stopping a running ``scripts/run`` from another shell (its run.json)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,7 @@ def run_stop(run_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_scripts_run_stop_sigterms_the_launcher_named_in_run_json_and_forgets_it(
     tmp_path: Path,
 ) -> None:
-    launcher = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER], stdout=subprocess.PIPE, text=True
-    )
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER], stdout=subprocess.PIPE, text=True)
     try:
         assert launcher.stdout is not None
         assert launcher.stdout.readline() == "up\n"  # its SIGTERM handler is in place
