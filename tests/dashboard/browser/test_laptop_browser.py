@@ -120,6 +120,7 @@ def test_each_page_fits_the_width_and_its_row_actions_are_on_screen(
         "long-queue-retry": f"/queues/{LONG_QUEUE}/?state=retry",
         "servers": "/servers/",
         "schedulers": "/schedulers/",
+        "alerts": "/alerts/",
         "audit": "/audit/",
         "recently-deleted": "/recently-deleted/",
         "task": f"/queues/default/tasks/{retry_id}/",
