@@ -112,8 +112,15 @@ function askFirst(button, proceed) {
 document.addEventListener("htmx:confirm", (event) => {
   const button = event.detail.elt;
   if (!button || !button.dataset || !(button.dataset.confirmSelected || button.dataset.confirmOne)) return;
+  if (button.dataset.confirmed) { delete button.dataset.confirmed; return; }
   event.preventDefault();
-  askFirst(button, () => event.detail.issueRequest(true));
+  askFirst(button, () => {
+    if (document.body.contains(button)) { event.detail.issueRequest(true); return; }
+    // A refresh landed while the dialog was open and replaced the button: press its successor.
+    const path = button.getAttribute("hx-post");
+    const again = Array.from(document.querySelectorAll("[hx-post]")).find((el) => el.getAttribute("hx-post") === path);
+    if (again && !again.disabled) { again.dataset.confirmed = "yes"; again.click(); }
+  });
 });
 
 document.addEventListener("keydown", (event) => {
