@@ -86,9 +86,10 @@ function plural(count) {
 
 function askFirst(button, proceed) {
   const verb = button.dataset.confirmSelected || button.dataset.confirmOne;
+  const noun = button.dataset.confirmNoun || "task";
   let count = 1;
-  let title = `${verb} this task?`;
-  let message = `This will ${verb.toLowerCase()} task ${button.dataset.taskLabel || ""}.`;
+  let title = `${verb} this ${noun}?`;
+  let message = `This will ${verb.toLowerCase()} ${noun} ${button.dataset.taskLabel || ""}.`;
   if (button.dataset.confirmSelected) {
     const form = button.closest("form") || document;
     count = form.querySelectorAll('input[name="ids"]:checked').length;
@@ -103,7 +104,7 @@ function askFirst(button, proceed) {
   dialog.querySelector("[data-confirm-message]").textContent = message;
   dialog.querySelector("[data-confirm-count]").textContent = count;
   const yes = dialog.querySelector("[data-confirm]");
-  yes.textContent = `${verb} ${plural(count)}`;
+  yes.textContent = button.dataset.confirmSelected ? `${verb} ${plural(count)}` : `${verb} ${noun}`;
   yes.addEventListener("click", () => { host.innerHTML = ""; proceed(); });
   host.replaceChildren(dialog);
   showModal(dialog);
@@ -121,6 +122,15 @@ document.addEventListener("htmx:confirm", (event) => {
     const again = Array.from(document.querySelectorAll("[hx-post]")).find((el) => el.getAttribute("hx-post") === path);
     if (again && !again.disabled) { again.dataset.confirmed = "yes"; again.click(); }
   });
+});
+
+// The same for a plain (non-htmx) form's button, such as deleting an unreadable record.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  if (!button || !button.dataset.confirmOne || button.hasAttribute("hx-post")) return;
+  if (button.dataset.confirmed) { delete button.dataset.confirmed; return; }
+  event.preventDefault();
+  askFirst(button, () => { button.dataset.confirmed = "yes"; event.target.requestSubmit(button); });
 });
 
 document.addEventListener("keydown", (event) => {

@@ -3,8 +3,9 @@
 At 1280 and 1024 px (laptops) and 390 px (a phone) every page's main table fits its box and the row
 actions are on screen; screenshots of the overview, a retry tab and a task page at each width go
 to test-artifacts/widths/ (git-ignored) for a person to look at. Also here: relative times that
-count in the browser, the Breakdown panel agreeing with the tab right after "Run all", and a walk
-through the nav with no console error and no failed request.
+count in the browser, the Breakdown panel agreeing with the tab right after "Run all", the one
+confirmation dialog for a plain form too, and a walk through the nav with no console error and no
+failed request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from playwright.sync_api import expect
 
 from dashboard.models import UserSettings
 from demo.traffic import plan_tick
+from queuecore import keys
 from tests.dashboard.browser.conftest import ARTIFACTS, log_in, screenshot
 from tests.dashboard.test_polish import register_entries, register_server
 from tests.support.factories import seed_task
@@ -229,3 +231,26 @@ def test_every_page_of_the_nav_loads_without_a_console_error_or_a_failed_request
         page.goto(url)
         page.wait_for_load_state("networkidle")
     assert problems == []
+
+
+def test_deleting_an_unreadable_record_asks_in_the_same_dialog(
+    page: Any, redis_client: redis.Redis
+) -> None:
+    seed_task(redis_client, "archived")
+    redis_client.set(keys.task_key("default", "bad-string"), b"raw bytes\x00")
+    redis_client.zadd(keys.archived_key("default"), {"bad-string": 1})
+    log_in(page)
+    page.goto(page.base + "/queues/default/?state=archived")
+    dialog = page.locator("#dialog dialog")
+
+    page.click("[data-unreadable] button:text('Delete record')")
+    expect(dialog.locator("h2")).to_have_text("Delete this record?")
+    expect(dialog.locator("[data-confirm-count]")).to_have_text("1")
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    assert redis_client.exists(keys.task_key("default", "bad-string"))
+
+    page.click("[data-unreadable] button:text('Delete record')")
+    dialog.locator("[data-confirm]").click()
+    expect(page.locator("[data-unreadable]")).to_have_count(0)
+    assert not redis_client.exists(keys.task_key("default", "bad-string"))
