@@ -1,4 +1,5 @@
-// The dashboard's only script: copy buttons, row selection, dialogs, and the poll guard.
+// Copy buttons, row selection, dialogs and the one confirmation, and the poll guard (sorting and
+// phone labels are in tables.js, relative times in times.js).
 "use strict";
 
 document.addEventListener("htmx:configRequest", (event) => {
@@ -119,7 +120,8 @@ document.addEventListener("htmx:confirm", (event) => {
     if (document.body.contains(button)) { event.detail.issueRequest(true); return; }
     // A refresh landed while the dialog was open and replaced the button: press its successor.
     const path = button.getAttribute("hx-post");
-    const again = Array.from(document.querySelectorAll("[hx-post]")).find((el) => el.getAttribute("hx-post") === path);
+    const again = Array.from(document.querySelectorAll("[hx-post]"))
+      .find((el) => el.getAttribute("hx-post") === path);
     if (again && !again.disabled) { again.dataset.confirmed = "yes"; again.click(); }
   });
 });
