@@ -148,6 +148,12 @@ def test_each_page_fits_the_width_and_its_row_actions_are_on_screen(
     for action in ("run", "archive", "delete"):
         first_row = page.locator("#task-rows tr").first
         expect(first_row.locator(f"button[data-action={action}]")).to_be_visible()
+    # Rows a poll brings are labelled for the phone layout too.
+    page.goto(page.base + "/")
+    page.evaluate("document.querySelector('#page').dataset.stale = 'yes'")
+    page.evaluate("htmx.trigger(document.body, 'dashboard:changed')")
+    page.wait_for_selector("#page:not([data-stale])")
+    expect(page.locator("tr[data-queue=default] td[data-label=Size]")).to_have_count(1)
     # Long text is cut, never lost: the full error is the cell's tooltip.
     page.goto(page.base + f"/queues/{LONG_QUEUE}/?state=retry")
     expect(page.locator("#task-rows td.error .error-text")).to_have_attribute("title", LONG_ERROR)
