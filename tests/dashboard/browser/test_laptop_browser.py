@@ -200,6 +200,7 @@ def test_run_all_on_archived_leaves_the_breakdown_agreeing_with_the_tab(
     dialog = page.locator("#dialog dialog")
     expect(dialog.locator("[data-confirm-count]")).to_have_text("34")
     assert page.evaluate("document.querySelector('#dialog dialog').matches(':modal')")
+    screenshot(page, "widths/confirm-run-all")
     dialog.locator("[data-confirm]").click()
 
     expect(page.locator("nav.tabs a[data-state=archived] .count")).to_have_text("0")
