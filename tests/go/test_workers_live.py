@@ -72,8 +72,8 @@ def test_item19_a_go_server_and_its_task_show_in_our_servers_dashboard_and_can_b
 
     # The dashboard's active tab and Asynqmon's JSON API show Go's Started and Deadline.
     page = admin_client.get("/queues/default/?state=active").content.decode()
-    assert running.started.isoformat() in page
-    assert running.deadline.isoformat() in page
+    assert running.started.isoformat(timespec="milliseconds") in page
+    assert running.deadline.isoformat(timespec="milliseconds") in page
     (row,) = admin_client.get("/api/queues/default/active_tasks").json()["tasks"]
     # Asynqmon formats them with time.RFC3339: whole seconds.
     assert go_time(row["start_time"]) == running.started.replace(microsecond=0)
