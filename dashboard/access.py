@@ -1,7 +1,12 @@
-"""Who may do what: the roles' rules and the global read-only switch, in one place.
+"""Who may do what: the roles' rules and the read-only switches, in one place.
 
 Pure decisions over a user's permissions, so they are table-tested and the same function both hides
 a button in a template and refuses the POST on the server.
+
+Both depend on the instance being served (``queuecore.contrib.django.instances.current``): the
+instance's ``READ_ONLY`` adds to the global switch, and a user in a per-instance role group
+(``dashboard.roles.instance_group``, e.g. ``operator@staging``) has that role on that instance
+instead of their global one, so one person can be an operator on staging and a viewer on production.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from typing import Protocol
 
 from django.core.exceptions import PermissionDenied
 
+from dashboard.roles import instance_role
 from queuecore import TaskState
+from queuecore.contrib.django import instances
 from queuecore.contrib.django.conf import queuecore_setting
 
 VIEW = "dashboard.view_dashboard"
@@ -53,7 +60,11 @@ class ReadOnlyError(PermissionDenied):
     """The read-only switch is on: no change at all."""
 
     def __init__(self) -> None:
-        super().__init__("The dashboard is read-only; changes are switched off.")
+        here = instances.current()
+        if here.read_only and not queuecore_setting("READ_ONLY"):
+            super().__init__(f"The instance {here.label} is read-only; changes are switched off.")
+        else:
+            super().__init__("The dashboard is read-only; changes are switched off.")
 
 
 class NotAllowedError(PermissionDenied):
@@ -61,7 +72,8 @@ class NotAllowedError(PermissionDenied):
 
 
 def read_only() -> bool:
-    return bool(queuecore_setting("READ_ONLY"))
+    """The global switch, or the current instance's."""
+    return bool(queuecore_setting("READ_ONLY")) or instances.current().read_only
 
 
 @dataclass(frozen=True)
@@ -74,11 +86,23 @@ class Abilities:
 
     @classmethod
     def of(cls, user: PermissionHolder) -> Abilities:
+        """On the current instance: its role group's role if the user has one, else their own."""
         writable = not read_only()
+        role = instance_role(user, instances.current_name())
+        if role is not None and not getattr(user, "is_superuser", False):
+            return cls.of_role(role, writable)
         return cls(
             view=user.has_perm(VIEW),
             operate=writable and user.has_perm(OPERATE),
             administer=writable and user.has_perm(ADMINISTER) and user.has_perm(OPERATE),
+        )
+
+    @classmethod
+    def of_role(cls, role: str, writable: bool) -> Abilities:
+        return cls(
+            view=True,
+            operate=writable and role in ("operator", "admin"),
+            administer=writable and role == "admin",
         )
 
     @property

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from dashboard.models import AuditEntry, Outcome
+from queuecore.contrib.django.instances import current_name
 
 MAX_IDS_KEPT = 1000
 
@@ -46,6 +47,7 @@ def new_entry(
         group=group or "",
         task_ids=list(task_ids)[:MAX_IDS_KEPT],
         total=total,
+        instance=current_name(),
     )
 
 

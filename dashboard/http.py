@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from dashboard.access import VIEW, ReadOnlyError
+from dashboard.access import Abilities, ReadOnlyError
 from dashboard.models import UserSettings
 from dashboard.recycle import RecycleBinError
+from queuecore.contrib.django import instances
 from queuecore.errors import (
     DuplicateTaskError,
     InvalidArgumentError,
@@ -90,7 +91,8 @@ def prefs(request: HttpRequest) -> UserSettings:
 def dashboard_view[**P](
     view: Callable[Concatenate[HttpRequest, P], HttpResponse],
 ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
-    """Login + view permission + the user's time zone + error mapping + no caching."""
+    """Login + the request's instance + view permission on it + the user's time zone + error
+    mapping + no caching."""
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -98,13 +100,14 @@ def dashboard_view[**P](
             if request.htmx:  # type: ignore[attr-defined]
                 return HttpResponse("Login required", status=401)
             return redirect_to_login(request.get_full_path())
-        try:
-            if not request.user.has_perm(VIEW):
-                raise PermissionDenied("Your account has no dashboard role.")
-            with timezone.override(zoneinfo.ZoneInfo(prefs(request).time_zone)):
-                response = view(request, *args, **kwargs)
-        except MAPPED_ERRORS as exc:
-            response = failure_response(request, exc)
+        with instances.using(instances.of_request(request)):
+            try:
+                if not Abilities.of(request.user).view:  # type: ignore[arg-type]
+                    raise PermissionDenied("Your account has no dashboard role here.")
+                with timezone.override(zoneinfo.ZoneInfo(prefs(request).time_zone)):
+                    response = view(request, *args, **kwargs)
+            except MAPPED_ERRORS as exc:
+                response = failure_response(request, exc)
         add_never_cache_headers(response)
         return response
 

@@ -12,7 +12,7 @@ import threading
 import time
 
 from dashboard.connection import inspector
-from queuecore.contrib.django.conf import redis_url
+from queuecore.contrib.django.instances import current
 from queuecore.errors import QueueCoreError
 from queuecore.inspection import LayoutReport
 
@@ -25,7 +25,7 @@ _reports: dict[str, tuple[float, LayoutReport | None]] = {}
 def layout_report() -> LayoutReport | None:
     """The latest layout check of the configured Redis; None while Redis cannot be reached
     (every page already says so in its own way)."""
-    url = redis_url()
+    url = current().url
     now = time.monotonic()
     with _lock:
         checked_at, report = _reports.get(url, (float("-inf"), None))

@@ -97,6 +97,8 @@ class AuditEntry(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Last sign of life of the thread doing a background operation; null for in-request changes.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The Redis instance changed (QUEUECORE["INSTANCES"]; "default" is REDIS_URL's).
+    instance = models.CharField(max_length=40, default="default", db_index=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -147,6 +149,8 @@ class DeletedTask(models.Model):
     audit = models.ForeignKey(
         AuditEntry, null=True, on_delete=models.SET_NULL, related_name="deleted_tasks"
     )
+    # The Redis instance the task was deleted from, which a restore writes it back to.
+    instance = models.CharField(max_length=40, default="default", db_index=True)
 
     class Meta:
         ordering = ["-deleted_at", "-id"]

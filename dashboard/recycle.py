@@ -109,6 +109,7 @@ class RecycleBin:
                         user=user,
                         username=self.entry.username,
                         audit=self.entry,
+                        instance=self.entry.instance,
                     )
                     for task in taken
                 )

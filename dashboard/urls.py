@@ -17,6 +17,7 @@ from dashboard.views import (
     create,
     export,
     findings,
+    fleet,
     metrics,
     pages,
     recycle,
@@ -33,6 +34,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", pages.overview, name="overview"),
+    path("fleet/", fleet.fleet, name="fleet"),
     path("findings/", findings.findings, name="findings"),
     path("alerts/", alerts.alerts, name="alerts"),
     path("alerts/test", alerts.send_test, name="alerts-test"),

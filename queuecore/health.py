@@ -442,14 +442,22 @@ def worst(findings: Sequence[Finding]) -> Severity | None:
     return max((f.severity for f in findings), key=lambda s: s.rank, default=None)
 
 
-def collect(inspector: Inspector, thresholds: HealthThresholds, clock: Clock) -> list[Finding]:
+def collect(
+    inspector: Inspector,
+    thresholds: HealthThresholds,
+    clock: Clock,
+    queues: Sequence[QueueInfo] | None = None,
+) -> list[Finding]:
     """Read a snapshot through ``inspector`` and evaluate it at ``clock``'s now.
+
+    ``queues``: the cheap overview when the caller has just read it (the fleet overview), so it
+    is not read twice.
 
     Cost: one round trip for the cheap overview, the server and scheduler registry reads (which
     prune expired records, as asynq's Inspector does), and for each queue with active tasks one
     page of at most ``thresholds.orphan_scan`` of them.
     """
-    queues = inspector.overview(cheap=True)
+    queues = list(queues) if queues is not None else inspector.overview(cheap=True)
     orphans: dict[str, OrphanScan] = {}
     for q in queues:
         if q.active <= 0:

@@ -22,19 +22,19 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboard import changes, prometheus
-from dashboard.access import VIEW, ReadOnlyError, TaskAction
+from dashboard.access import Abilities, ReadOnlyError, TaskAction
 from dashboard.api import serializers as out
 from dashboard.api.auth import Caller, csrf_failure, identify
 from dashboard.changes import API, Actor
 from dashboard.connection import inspector
 from dashboard.http import MAPPED_ERRORS, status_of
+from dashboard.scope import reverse
 from queuecore import RedisSettings, TaskState
-from queuecore.contrib.django.conf import redis_url
+from queuecore.contrib.django import instances
 from queuecore.inspector import Inspector
 
 DEFAULT_PAGE_SIZE = 20
@@ -77,12 +77,13 @@ def endpoint(methods: tuple[str, ...]) -> Callable[..., Any]:
         @csrf_exempt
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response = _guard(request, methods)
-            if response is None:
-                try:
-                    response = view(request, *args, **kwargs)
-                except MAPPED_ERRORS as exc:
-                    response = error_text(request, exc)
+            with instances.using(instances.of_request(request)):
+                response = _guard(request, methods)
+                if response is None:
+                    try:
+                        response = view(request, *args, **kwargs)
+                    except MAPPED_ERRORS as exc:
+                        response = error_text(request, exc)
             add_never_cache_headers(response)
             return response
 
@@ -102,8 +103,8 @@ def _guard(request: HttpRequest, methods: tuple[str, ...]) -> HttpResponse | Non
         response = text(405, f"method {request.method} not allowed")
         response["Allow"] = ", ".join(methods)
         return response
-    if not caller.user.has_perm(VIEW):
-        return text(403, "your account has no dashboard role")
+    if not Abilities.of(caller.user).view:
+        return text(403, "your account has no dashboard role on this instance")
     if request.method == "GET":
         return None
     return _csrf(request, caller)
@@ -372,7 +373,7 @@ def redis_info(request: HttpRequest) -> HttpResponse:
 
 def redis_address() -> str:
     """``host:port`` as Asynqmon shows it (never the password)."""
-    conf = RedisSettings.from_url(redis_url())
+    conf = RedisSettings.from_url(instances.current().url)
     if conf.unix_socket_path:
         return conf.unix_socket_path
     if conf.kind == "sentinel":

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import reverse
-
 from dashboard.access import ACTIONS_BY_STATE, TaskAction
 from dashboard.models import AuditEntry, Outcome
+from dashboard.scope import reverse
 from queuecore import TaskInfo, TaskState
 from queuecore.inspection import ActionOutcome, BatchResult, QueueInfo
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.urls import reverse
-
+from dashboard.scope import reverse
 from queuecore import TaskState
 from queuecore.errorsig import search_text
 from queuecore.inspection import Breakdown

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.urls import reverse
-
+from dashboard.scope import reverse
 from queuecore.health import Finding, Severity
 
 # The task list a queue finding is best looked at in.

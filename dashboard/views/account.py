@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard.forms import AuditFilterForm, SettingsForm, valid_or_400
 from dashboard.http import dashboard_view, parse_int, prefs, render_page
 from dashboard.models import HEARTBEAT_TIMEOUT, AuditEntry, Outcome
+from dashboard.scope import redirect
+from queuecore.contrib.django import instances
 
 INTERRUPTED = "interrupted"
 
@@ -44,7 +46,7 @@ def _with_outcome(entries: QuerySet[AuditEntry], outcome: str) -> QuerySet[Audit
 @dashboard_view
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters = valid_or_400(AuditFilterForm(request.GET)).cleaned_data
-    entries = AuditEntry.objects.all()
+    entries = AuditEntry.objects.filter(instance=instances.current_name())
     for field in ("queue", "username", "action"):
         if filters.get(field):
             entries = entries.filter(**{field: filters[field]})

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard import changes
@@ -22,6 +21,7 @@ from dashboard.forms import SelectionForm, valid_or_400
 from dashboard.http import action_reply, dashboard_view, flash_fragment
 from dashboard.models import AuditEntry, Outcome
 from dashboard.presenters import actions as words
+from dashboard.scope import reverse
 from queuecore import TaskState, WrongStateError
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.core.exceptions import BadRequest, ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard import changes
@@ -18,6 +17,7 @@ from dashboard.connection import alert_board
 from dashboard.http import action_reply, dashboard_view, render_page
 from dashboard.models import Outcome
 from dashboard.presenters import alerts as presenter
+from dashboard.scope import reverse
 from queuecore.alerts import AlertMessage, Channel, send_now
 from queuecore.clock import SYSTEM_CLOCK
 from queuecore.contrib.django.alerts import alert_channels, sender_for

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import changes
@@ -20,6 +19,7 @@ from dashboard.cron_options import enqueue_keywords
 from dashboard.forms import CLONE_UNIQUE_TTL, EnqueueForm, initial_from_task
 from dashboard.http import action_reply, dashboard_view, status_of
 from dashboard.presenters.actions import Confirmation
+from dashboard.scope import redirect, reverse
 from queuecore import Task
 from queuecore.client import DEFAULT_QUEUE
 from queuecore.errors import (

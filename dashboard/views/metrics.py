@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import prometheus
 from dashboard.connection import inspector
 from dashboard.http import dashboard_view, render_page
 from dashboard.presenters import timeseries
+from dashboard.scope import reverse
 from queuecore.errors import QueueCoreError
 
 # Asynqmon's presets (seconds, label).

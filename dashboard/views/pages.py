@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard.access import Abilities
@@ -17,6 +17,7 @@ from dashboard.presenters import tasks as task_views
 from dashboard.presenters.formatting import format_rate
 from dashboard.presenters.queues import overview as overview_of
 from dashboard.presenters.system import redis_view, scheduler_rows, server_rows
+from dashboard.scope import redirect
 from queuecore import TaskState
 from queuecore.inspection import TaskPage, WorkerInfo
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from dashboard import changes, recycle
@@ -19,6 +18,8 @@ from dashboard.connection import client
 from dashboard.forms import MAX_SELECTED
 from dashboard.http import action_reply, dashboard_view, parse_int, render_page
 from dashboard.models import DeletedTask, Outcome
+from dashboard.scope import reverse
+from queuecore.contrib.django import instances
 
 PAGE_SIZE = 50
 # Most recent deletions offered for restore-all.
@@ -35,11 +36,12 @@ def recently_deleted(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _restore(request)
     recycle.purge_expired()
-    copies = DeletedTask.objects.all()
+    copies = here()
     number = parse_int(request.GET.get("page"), default=1, low=1, high=1_000_000, name="page")
     page = Paginator(copies, PAGE_SIZE).get_page(number)
     deletions = (
-        DeletedTask.objects.filter(audit__isnull=False)
+        here()
+        .filter(audit__isnull=False)
         .values("audit", "audit__action", "audit__queue", "audit__at", "username")
         .annotate(count=Count("id"))
         .order_by("-audit__at")[:DELETIONS_SHOWN]
@@ -55,6 +57,11 @@ def recently_deleted(request: HttpRequest) -> HttpResponse:
             "can_restore": Abilities.of(request.user).operate,
         },
     )
+
+
+def here() -> QuerySet[DeletedTask]:
+    """The copies deleted from the instance being shown (a restore writes to it)."""
+    return DeletedTask.objects.filter(instance=instances.current_name())
 
 
 def _row(copy: DeletedTask) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def _restore(request: HttpRequest) -> HttpResponse:
 def _chosen(request: HttpRequest) -> list[DeletedTask]:
     """The copies a restore names: ``only`` (one row's button), ``audit`` (one whole deletion)
     or the ticked ``ids``."""
-    copies = DeletedTask.objects.order_by("id")
+    copies = here().order_by("id")
     if request.POST.get("audit"):
         return list(copies.filter(audit=_number(request.POST["audit"])))
     raw = [request.POST["only"]] if request.POST.get("only") else request.POST.getlist("ids")

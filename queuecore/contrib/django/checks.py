@@ -21,6 +21,8 @@ IDs are stable; the backend's own checks use queuecore.W101/W102.
 * queuecore.E014  an ALERTS webhook/slack channel's url is not an http(s) URL with a host
 * queuecore.E015  an ALERTS email channel has no mail settings to send through (MAILERS or
                   EMAIL_HOST)
+* queuecore.E020  INSTANCES is not a dict of valid instances (name, keys, LABEL, COLOR, TIMEOUT)
+* queuecore.E021  an INSTANCES entry's URL is missing or not a usable Redis
 * queuecore.W001  READ_ONLY is not a bool
 * queuecore.W002  STRICT_PRIORITY is not a bool
 * queuecore.W003  QUEUECORE has a key queuecore does not know (a typo is otherwise silent)
@@ -250,6 +252,15 @@ def check_alerts() -> list[checks.CheckMessage]:
     return messages
 
 
+def check_instances() -> list[checks.CheckMessage]:
+    from queuecore.contrib.django.instances import InstanceURLError, problems
+
+    return [
+        _error(str(exc), "E021" if isinstance(exc, InstanceURLError) else "E020")
+        for exc in problems()
+    ]
+
+
 @checks.register("queuecore")
 def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
@@ -264,6 +275,7 @@ def check_queuecore_settings(**kwargs: Any) -> list[checks.CheckMessage]:
         check_health,
         check_prometheus,
         check_alerts,
+        check_instances,
     ):
         messages.extend(check())
     messages.extend(check_keys())

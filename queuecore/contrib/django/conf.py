@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     # the health findings every ALERTS_INTERVAL seconds.
     "ALERTS": [],
     "ALERTS_INTERVAL": 30,
+    # More Redis instances for the dashboard (see queuecore.contrib.django.instances): {name:
+    # {"URL": url or settings dict, "LABEL", "COLOR", "READ_ONLY", "TIMEOUT"}}; the REDIS_URL one
+    # is the instance "default", whose label, colour and read-only flag a "default" entry may set.
+    "INSTANCES": {},
 }
 
 

@@ -78,3 +78,26 @@ def health_probe(url: str | None = None) -> RedisStore:
             )
             found = _probes[url] = RedisStore(settings.connect())
         return found
+
+
+_fleet: dict[tuple[str, float], Inspector] = {}
+
+
+def fleet_inspector(url: str, timeout: float) -> Inspector:
+    """An Inspector whose connection gives up after ``timeout`` seconds, with no failover retry:
+    the fleet overview's reader of one instance, so a dead or hanging Redis frees its thread
+    within the instance's bound instead of holding it for the default timeouts."""
+    from queuecore.inspector import Inspector
+    from queuecore.rdb.inspect import InspectStore
+
+    with _lock:
+        found = _fleet.get((url, timeout))
+        if found is None:
+            settings = dataclasses.replace(
+                RedisSettings.from_url(url),
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry_timeout=0.0,
+            )
+            found = _fleet[(url, timeout)] = Inspector(InspectStore(settings.connect()))
+        return found

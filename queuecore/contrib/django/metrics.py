@@ -37,6 +37,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from queuecore.contrib.django import instances
 from queuecore.contrib.django.conf import queuecore_setting
 from queuecore.contrib.django.connection import shared_inspector
 from queuecore.errors import QueueCoreError, RedisUnavailableError
@@ -141,7 +142,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         response["Content-Type"] = "text/plain; charset=utf-8"
         return response
-    collector = QueueMetricsCollector(shared_inspector())
+    # i/<name>/metrics scrapes that instance; the top-level metrics, the default one.
+    here = instances.get(instances.of_request(request))
+    collector = QueueMetricsCollector(shared_inspector(here.url))
     try:
         families = collector.families(collector.queue_infos())
     except RedisUnavailableError as exc:
