@@ -193,3 +193,27 @@ def of_request(request: HttpRequest) -> str:
         if mark and name:
             return name
     return DEFAULT
+
+
+def command_url(redis_url_option: str | None, instance_option: str | None) -> str:
+    """The Redis a ``manage.py`` command works on: ``--redis-url``, else ``--instance``'s URL,
+    else the default instance's. Raises CommandError for an unknown instance or both given."""
+    from django.core.management import CommandError
+
+    if redis_url_option and instance_option:
+        raise CommandError("give --redis-url or --instance, not both")
+    if redis_url_option:
+        return redis_url_option
+    try:
+        return get(instance_option or DEFAULT).url
+    except UnknownInstanceError as exc:
+        known = ", ".join(names())
+        raise CommandError(f"{exc} Configured: {known}.") from exc
+
+
+def add_instance_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--instance",
+        default=None,
+        help='a name from QUEUECORE["INSTANCES"] (default: the "default" instance, REDIS_URL)',
+    )

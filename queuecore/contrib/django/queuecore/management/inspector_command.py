@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from queuecore.contrib.django.conf import redis_url
+from queuecore.contrib.django import instances
 from queuecore.errors import QueueCoreError
 from queuecore.inspector import Inspector
 
@@ -94,6 +94,7 @@ class InspectorCommand(BaseCommand):
         parser.add_argument(
             "--redis-url", default=None, help="Redis URL (default: QUEUECORE['REDIS_URL'])"
         )
+        instances.add_instance_argument(parser)
         subparsers = parser.add_subparsers(dest="subcommand", required=True, metavar="subcommand")
         for name, text in self.subcommands.items():
             sub = subparsers.add_parser(name, help=text, description=text)
@@ -102,7 +103,8 @@ class InspectorCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options.pop("subcommand")
-        inspector = Inspector.from_url(options.pop("redis_url") or redis_url())
+        url = instances.command_url(options.pop("redis_url"), options.pop("instance"))
+        inspector = Inspector.from_url(url)
         # Subcommands may be hyphenated ("check-layout"); their methods use underscores.
         handler: Callable[..., None] = getattr(self, f"handle_{name.replace('-', '_')}")
         try:

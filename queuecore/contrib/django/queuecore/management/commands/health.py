@@ -18,7 +18,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from queuecore.clock import SYSTEM_CLOCK
-from queuecore.contrib.django.conf import queuecore_setting, redis_url
+from queuecore.contrib.django import instances
+from queuecore.contrib.django.conf import queuecore_setting
 from queuecore.errors import QueueCoreError
 from queuecore.health import Finding, HealthThresholds, Severity, collect, worst
 from queuecore.inspector import Inspector
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--redis-url", default=None, help="Redis URL (default: QUEUECORE['REDIS_URL'])"
         )
+        instances.add_instance_argument(parser)
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
         parser.add_argument(
             "--fail-on",
@@ -68,7 +70,8 @@ class Command(BaseCommand):
                 f'QUEUECORE["HEALTH"] is invalid: {exc}', returncode=EXIT_UNCHECKED
             ) from exc
         try:
-            with Inspector.from_url(options["redis_url"] or redis_url()) as inspector:
+            url = instances.command_url(options["redis_url"], options["instance"])
+            with Inspector.from_url(url) as inspector:
                 findings = collect(inspector, thresholds, SYSTEM_CLOCK)
         except QueueCoreError as exc:
             raise CommandError(
