@@ -102,7 +102,7 @@ def dashboard_view[**P](
             return redirect_to_login(request.get_full_path())
         with instances.using(instances.of_request(request)):
             try:
-                if not Abilities.of(request.user).view:  # type: ignore[arg-type]
+                if not may_view(request, across=getattr(view, "across_instances", False)):
                     raise PermissionDenied("Your account has no dashboard role here.")
                 with timezone.override(zoneinfo.ZoneInfo(prefs(request).time_zone)):
                     response = view(request, *args, **kwargs)
@@ -112,6 +112,23 @@ def dashboard_view[**P](
         return response
 
     return guarded
+
+
+def across_instances[V](view: V) -> V:
+    """Marks a page over every instance (the fleet overview): a role on any one lets it open."""
+    view.across_instances = True  # type: ignore[attr-defined]
+    return view
+
+
+def may_view(request: HttpRequest, *, across: bool) -> bool:
+    if not across:
+        return Abilities.of(request.user).view  # type: ignore[arg-type]
+    return any(viewable(request, i.name) for i in instances.configured())
+
+
+def viewable(request: HttpRequest, name: str) -> bool:
+    with instances.using(name):
+        return Abilities.of(request.user).view  # type: ignore[arg-type]
 
 
 def failure_response(request: HttpRequest, exc: Exception) -> HttpResponse:

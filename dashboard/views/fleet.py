@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.access import Abilities
 from dashboard.fleet import read_fleet
-from dashboard.http import dashboard_view, render_page
+from dashboard.http import across_instances, dashboard_view, render_page, viewable
 from dashboard.presenters.fleet import fleet_view
 from dashboard.views.findings import thresholds
 from queuecore.contrib.django import instances
 
 
-def visible(request: HttpRequest) -> list[instances.Instance]:
-    """The instances the user may view (their per-instance roles decide)."""
-    shown = []
-    for instance in instances.configured():
-        with instances.using(instance.name):
-            if Abilities.of(request.user).view:  # type: ignore[arg-type]
-                shown.append(instance)
-    return shown
-
-
 @dashboard_view
+@across_instances
 def fleet(request: HttpRequest) -> HttpResponse:
-    readings = read_fleet(visible(request), thresholds())
+    # Only the instances the user may view (their per-instance roles decide).
+    shown = [i for i in instances.configured() if viewable(request, i.name)]
+    readings = read_fleet(shown, thresholds())
     blocks = fleet_view(readings)
     return render_page(request, "dashboard/fleet.html", {"blocks": blocks})
