@@ -64,7 +64,7 @@ def eu_client(eu_server: RedisProcess) -> Iterator[redis.Redis]:
 
 
 def instances_setting(staging_url: str, eu_url: str, **extra: dict[str, Any]) -> dict[str, Any]:
-    configured = {
+    configured: dict[str, dict[str, Any]] = {
         "default": {"LABEL": "Production", "COLOR": "#b91c1c"},
         "staging": {"URL": staging_url, "COLOR": "#2563eb"},
         "eu": {"URL": eu_url, "TIMEOUT": EU_TIMEOUT},
