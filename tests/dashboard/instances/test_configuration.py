@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from queuecore.contrib.django import instances
 from queuecore.contrib.django.checks import check_instances
@@ -89,5 +91,31 @@ def test_the_instances_command_option_picks_that_instances_redis(
 def test_an_unknown_instance_on_the_command_line_is_a_clear_error(
     fleet: Callable[..., None],
 ) -> None:
-    with pytest.raises(CommandError, match="No Redis instance named 'nope'.*staging"):
+    with pytest.raises(CommandError, match=r"No Redis instance named 'nope'.*staging"):
         call_command("health", "--instance", "nope", stdout=io.StringIO())
+
+
+def test_links_of_an_instance_follow_the_hosts_prefix(
+    fleet: Callable[..., None],
+    settings: Any,
+    redis_client: redis.Redis,
+    staging_client: redis.Redis,
+    user_with: Callable[..., Client],
+) -> None:
+    from tests.dashboard.instances import prefixed_urls
+
+    importlib.reload(prefixed_urls)
+    settings.ROOT_URLCONF = prefixed_urls.__name__
+    seed_task(staging_client, "pending", queue="emails")
+    client = user_with("operator")
+
+    page = client.get("/ops/queues/i/staging/").content.decode()
+    paused = client.post("/ops/queues/i/staging/queues/emails/pause")
+    fleet_page = client.get("/ops/queues/fleet/").content.decode()
+
+    assert 'href="/ops/queues/i/staging/queues/emails/"' in page
+    assert 'href="/ops/queues/i/staging/"' in page  # the switcher
+    assert 'href="/ops/queues/"' in page
+    assert paused.status_code == 302
+    assert staging_client.exists("asynq:{emails}:paused")
+    assert 'href="/ops/queues/i/staging/queues/emails/"' in fleet_page
