@@ -8,6 +8,7 @@ than ``models.HEARTBEAT_TIMEOUT``; nothing retries it.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -51,8 +52,13 @@ def start_background(entry: AuditEntry, work: Work, note: Note | None = None) ->
     entry.outcome = Outcome.RUNNING
     entry.heartbeat_at = timezone.now()
     entry.save()
+    # The request's context goes along: the work stays on the request's Redis instance.
+    context = contextvars.copy_context()
     thread = threading.Thread(
-        target=_run, args=(entry, work, note), name=f"dashboard-op-{entry.pk}", daemon=True
+        target=context.run,
+        args=(_run, entry, work, note),
+        name=f"dashboard-op-{entry.pk}",
+        daemon=True,
     )
     thread.start()
     return thread

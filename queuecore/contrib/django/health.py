@@ -3,6 +3,7 @@
 200 ``{"status": "ok", "redis": "ok"}`` when Redis answers PING within a short timeout, else 503
 ``{"status": "unavailable", "redis": "<why>"}`` — for a load balancer, a container healthcheck or
 systemd's watchdog. The database is not checked: the dashboard reads everything it shows from Redis.
+``i/<name>/healthz`` probes that instance of ``QUEUECORE["INSTANCES"]``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from queuecore.contrib.django import instances
 from queuecore.contrib.django.connection import health_probe
 from queuecore.errors import QueueCoreError
 
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
-        health_probe().ping()
+        health_probe(instances.get(instances.of_request(request)).url).ping()
     except QueueCoreError as exc:
         log.warning("healthz: Redis unreachable: %s", exc)
         return JsonResponse({"status": "unavailable", "redis": str(exc)}, status=503)

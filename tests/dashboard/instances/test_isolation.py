@@ -12,6 +12,7 @@ from django.test import Client
 from dashboard.models import AuditEntry, DeletedTask
 from queuecore import Inspector
 from tests.support.factories import seed_task
+from tests.support.redis_server import RedisProcess
 
 
 def paused(client: redis.Redis, queue: str = "default") -> bool:
@@ -207,3 +208,13 @@ def test_inspectors_of_two_instances_are_different_connections(
     assert len(set(urls)) == 3
     assert isinstance(shared_inspector(urls[1]), Inspector)
     assert shared_inspector(urls[0]) is not shared_inspector(urls[1])
+
+
+def test_healthz_of_an_instance_probes_that_instance(
+    fleet: Callable[..., None], eu_server: RedisProcess, client: Client
+) -> None:
+    eu_server.stop()
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/i/staging/healthz").status_code == 200
+    assert client.get("/i/eu/healthz").status_code == 503
