@@ -74,6 +74,10 @@ class InstanceURLError(ImproperlyConfigured):
     """An instance's URL is not a usable Redis (check queuecore.E021)."""
 
 
+class DefaultURLError(InstanceURLError):
+    """``REDIS``/``REDIS_URL`` itself is not usable: check queuecore.E001 reports it."""
+
+
 def _entries() -> dict[str, Any]:
     value = queuecore_setting("INSTANCES") or {}
     if not isinstance(value, Mapping):
@@ -86,7 +90,10 @@ def _url(name: str, value: Any) -> str:
 
     if value is None or value == "":
         if name == DEFAULT:
-            return redis_url()
+            try:
+                return redis_url()
+            except (ValueError, TypeError) as exc:
+                raise DefaultURLError(str(exc)) from exc
         raise InstanceURLError(f'QUEUECORE["INSTANCES"]["{name}"] needs a "URL"')
     try:
         return RedisSettings.coerce(value).to_url()
@@ -133,6 +140,8 @@ def problems() -> list[ImproperlyConfigured]:
     for name, entry in [(DEFAULT, entries.pop(DEFAULT, {})), *entries.items()]:
         try:
             _parse(name, entry)
+        except DefaultURLError:
+            continue
         except ImproperlyConfigured as exc:
             found.append(exc)
     return found
