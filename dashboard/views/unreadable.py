@@ -8,13 +8,13 @@ read-only switch, audit) like any other change.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dashboard import changes
 from dashboard.changes import Actor
 from dashboard.connection import inspector
 from dashboard.http import action_reply, dashboard_view
+from dashboard.scope import reverse
 
 
 @dashboard_view
