@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -153,3 +154,31 @@ def test_the_fleet_overview_shows_each_instances_findings_linking_to_its_pages(
     assert 'data-rule="no_consumer"' in section
     assert 'href="/i/staging/queues/emails/?state=pending"' in section
     assert 'data-instance="default">' not in body.split("<section")[-1]
+
+
+def test_the_fleet_rows_carry_each_queues_figures_from_its_own_instance(
+    fleet: Callable[..., None],
+    redis_client: redis.Redis,
+    staging_client: redis.Redis,
+    user_with: Callable[..., Client],
+) -> None:
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    seed_task(redis_client, "pending", queue="shared")
+    for _ in range(3):
+        seed_task(staging_client, "pending", queue="shared")
+    staging_client.set(f"asynq:{{shared}}:processed:{today}", 40)
+    staging_client.set(f"asynq:{{shared}}:failed:{today}", 10)
+    staging_client.set("asynq:{shared}:paused", int(time.time()))
+
+    body = user_with("viewer").get("/fleet/").content.decode()
+
+    default_row, staging_row = (
+        body.split(f'<tr data-instance="{name}" data-queue="shared">')[1].split("</tr>")[0]
+        for name in ("default", "staging")
+    )
+    nums = re.compile(r'<td class="num">([^<]*)</td>')
+    assert nums.findall(default_row)[0] == "1"
+    assert "running" in default_row
+    assert nums.findall(staging_row)[0] == "3"
+    assert nums.findall(staging_row)[2:] == ["40", "10", "25.0%"]
+    assert "paused" in staging_row

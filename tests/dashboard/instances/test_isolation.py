@@ -218,3 +218,38 @@ def test_healthz_of_an_instance_probes_that_instance(
     assert client.get("/healthz").status_code == 200
     assert client.get("/i/staging/healthz").status_code == 200
     assert client.get("/i/eu/healthz").status_code == 503
+
+
+def test_each_instances_audit_log_shows_only_its_changes(
+    fleet: Callable[..., None],
+    redis_client: redis.Redis,
+    staging_client: redis.Redis,
+    user_with: Callable[..., Client],
+) -> None:
+    seed_task(redis_client, "pending", queue="orders")
+    seed_task(staging_client, "pending", queue="emails")
+    client = user_with("admin")
+    client.post("/queues/orders/pause")
+    client.post("/i/staging/queues/emails/pause")
+
+    default_log = main(client.get("/audit/"))
+    staging_log = main(client.get("/i/staging/audit/"))
+
+    assert "orders" in default_log
+    assert "emails" not in default_log
+    assert "emails" in staging_log
+    assert "orders" not in staging_log
+
+
+def test_migrate_creates_the_role_groups_of_every_configured_instance(
+    fleet: Callable[..., None], db: None
+) -> None:
+    from django.contrib.auth.models import Group
+
+    from dashboard.roles import ensure_roles
+
+    ensure_roles()
+
+    names = set(Group.objects.values_list("name", flat=True))
+    assert {"viewer@staging", "operator@staging", "admin@staging", "admin@default"} <= names
+    assert {"viewer", "operator", "admin"} <= names
