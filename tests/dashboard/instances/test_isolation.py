@@ -253,3 +253,24 @@ def test_migrate_creates_the_role_groups_of_every_configured_instance(
     names = set(Group.objects.values_list("name", flat=True))
     assert {"viewer@staging", "operator@staging", "admin@staging", "admin@default"} <= names
     assert {"viewer", "operator", "admin"} <= names
+
+
+def test_export_and_search_of_an_instance_read_that_instance(
+    fleet: Callable[..., None],
+    redis_client: redis.Redis,
+    staging_client: redis.Redis,
+    user_with: Callable[..., Client],
+) -> None:
+    on_default = seed_task(redis_client, "pending", queue="shared", type="email:default")
+    on_staging = seed_task(staging_client, "pending", queue="shared", type="email:staging")
+    client = user_with("viewer")
+
+    exported = client.get("/i/staging/queues/shared/export?state=pending")
+    lines = b"".join(exported.streaming_content).decode()  # type: ignore[attr-defined]
+    found = main(client.get("/i/staging/queues/shared/?state=pending&type=email"))
+
+    assert on_staging.id in lines
+    assert on_default.id not in lines
+    assert on_staging.id in found
+    assert on_default.id not in found
+    assert AuditEntry.objects.get(action="export_tasks").instance == "staging"
