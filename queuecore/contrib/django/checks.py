@@ -23,6 +23,7 @@ IDs are stable; the backend's own checks use queuecore.W101/W102.
                   EMAIL_HOST)
 * queuecore.E020  INSTANCES is not a dict of valid instances (name, keys, LABEL, COLOR, TIMEOUT)
 * queuecore.E021  an INSTANCES entry's URL is missing or not a usable Redis
+* queuecore.W020  two INSTANCES point at the same Redis (a change on one would show on both)
 * queuecore.W001  READ_ONLY is not a bool
 * queuecore.W002  STRICT_PRIORITY is not a bool
 * queuecore.W003  QUEUECORE has a key queuecore does not know (a typo is otherwise silent)
@@ -253,12 +254,31 @@ def check_alerts() -> list[checks.CheckMessage]:
 
 
 def check_instances() -> list[checks.CheckMessage]:
-    from queuecore.contrib.django.instances import InstanceURLError, problems
+    from queuecore.contrib.django.instances import InstanceURLError, configured, problems
 
-    return [
-        _error(str(exc), "E021" if isinstance(exc, InstanceURLError) else "E020")
-        for exc in problems()
-    ]
+    found = problems()
+    if found:
+        return [
+            _error(str(exc), "E021" if isinstance(exc, InstanceURLError) else "E020")
+            for exc in found
+        ]
+    try:
+        fleet = configured()
+    except ImproperlyConfigured:
+        return []  # REDIS / REDIS_URL itself is bad: E001 says so
+    by_url: dict[str, str] = {}
+    messages: list[checks.CheckMessage] = []
+    for instance in fleet:
+        if instance.url in by_url:
+            messages.append(
+                _warning(
+                    f'QUEUECORE["INSTANCES"]: "{instance.name}" and "{by_url[instance.url]}" '
+                    "are the same Redis",
+                    "W020",
+                )
+            )
+        by_url.setdefault(instance.url, instance.name)
+    return messages
 
 
 @checks.register("queuecore")

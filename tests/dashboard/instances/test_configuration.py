@@ -119,3 +119,12 @@ def test_links_of_an_instance_follow_the_hosts_prefix(
     assert paused.status_code == 302
     assert staging_client.exists("asynq:{emails}:paused")
     assert 'href="/ops/queues/i/staging/queues/emails/"' in fleet_page
+
+
+def test_two_instances_on_one_redis_are_warned_about(settings: Any) -> None:
+    settings.QUEUECORE = {
+        "REDIS_URL": "redis://one:6379/0",
+        "INSTANCES": {"again": {"URL": "redis://one:6379/0"}},
+    }
+
+    assert ids(check_instances()) == ["queuecore.W020"]
