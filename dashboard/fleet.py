@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 
@@ -64,22 +64,38 @@ def pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def read_fleet(
-    fleet: Sequence[Instance], thresholds: HealthThresholds, read: Read = read_instance
-) -> list[Reading]:
-    """Every instance's reading, in ``fleet``'s order, each waited for at most its timeout."""
+def read_fleet[T](
+    fleet: Sequence[Instance],
+    thresholds: HealthThresholds,
+    read: Read = read_instance,
+    present: Callable[[Reading], T] = lambda reading: reading,  # type: ignore[assignment,return-value]
+) -> list[T]:
+    """Every instance's reading, in ``fleet``'s order, each waited for at most its timeout.
+
+    ``present`` turns a reading into what the page shows; it runs on the worker thread right
+    after the read, so the answered instances are ready when a late one's bound runs out and the
+    page pays only for presenting the late one.
+    """
     started = time.monotonic()
-    futures: list[Future[Reading]] = [pool().submit(read, i, thresholds) for i in fleet]
-    readings = []
+    futures = [pool().submit(_read_and_present, i, thresholds, read, present) for i in fleet]
+    shown = []
     for instance, future in zip(fleet, futures, strict=True):
         remaining = max(0.0, started + instance.timeout - time.monotonic())
         try:
-            reading = future.result(timeout=remaining)
+            shown.append(future.result(timeout=remaining))
         except FutureTimeout:
             future.cancel()
-            reading = Reading(instance=instance, error=f"no answer within {instance.timeout:g} s")
-        except Exception as exc:  # any failure of one instance is that instance's row only
-            reading = Reading(instance=instance, error=str(exc) or type(exc).__name__)
-        took = time.monotonic() - started
-        readings.append(replace(reading, took=took))
-    return readings
+            late = Reading(instance=instance, error=f"no answer within {instance.timeout:g} s")
+            shown.append(present(late))
+    return shown
+
+
+def _read_and_present[T](
+    instance: Instance, thresholds: HealthThresholds, read: Read, present: Callable[[Reading], T]
+) -> T:
+    started = time.monotonic()
+    try:
+        reading = read(instance, thresholds)
+    except Exception as exc:  # any failure of one instance is that instance's row only
+        reading = Reading(instance=instance, error=str(exc) or type(exc).__name__)
+    return present(replace(reading, took=time.monotonic() - started))

@@ -5,7 +5,6 @@ Links are reversed within each instance's namespaces, so a row leads to that ins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dashboard.fleet import Reading
@@ -35,11 +34,7 @@ class InstanceBlock:
         return sum(r.info.size for r in self.rows)
 
 
-def fleet_view(readings: Sequence[Reading]) -> tuple[InstanceBlock, ...]:
-    return tuple(_block(reading) for reading in readings)
-
-
-def _block(reading: Reading) -> InstanceBlock:
+def block(reading: Reading) -> InstanceBlock:
     with instances.using(reading.instance.name):
         rows = tuple(
             QueueRow(q, reverse("dashboard:queue", [q.queue]), format_rate(q.failed, q.processed))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 from django.test import Client
+from django.test.utils import override_script_prefix
 
 from dashboard.fleet import Reading, read_fleet
 from queuecore.contrib.django import instances
@@ -182,3 +183,19 @@ def test_the_fleet_rows_carry_each_queues_figures_from_its_own_instance(
     assert nums.findall(staging_row)[0] == "3"
     assert nums.findall(staging_row)[2:] == ["40", "10", "25.0%"]
     assert "paused" in staging_row
+
+
+def test_fleet_links_keep_the_script_prefix_of_a_dashboard_behind_a_proxy(
+    fleet: Callable[..., None],
+    staging_client: redis.Redis,
+    user_with: Callable[..., Client],
+) -> None:
+    seed_task(staging_client, "pending", queue="emails")
+    client = user_with("viewer")
+
+    # What a WSGI server's SCRIPT_NAME sets; the rows are rendered on the readers' threads.
+    with override_script_prefix("/ops/"):
+        body = client.get("/fleet/").content.decode()
+
+    assert 'href="/ops/i/staging/queues/emails/"' in body
+    assert 'href="/ops/i/staging/queues/emails/?state=pending"' in body
