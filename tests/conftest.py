@@ -21,8 +21,9 @@ from tests.support.redis_server import (
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# Loopback HTTP and SMTP receivers (http_receiver, smtp_receiver) for the alert tests.
-pytest_plugins = ["tests.support.receivers"]
+# Loopback HTTP and SMTP receivers (http_receiver, smtp_receiver) for the alert tests, and the one
+# session browser (browser, page, operator_user) for every browser test.
+pytest_plugins = ["tests.support.receivers", "tests.support.browser"]
 
 
 @pytest.fixture(scope="session")

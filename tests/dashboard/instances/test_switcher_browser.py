@@ -7,19 +7,13 @@ from typing import Any
 
 import redis
 
-from tests.dashboard.browser.conftest import (  # noqa: F401 - fixtures
-    browser,
-    log_in,
-    operator_user,
-    page,
-    screenshot,
-)
+from tests.dashboard.browser.conftest import log_in, screenshot
 from tests.support.factories import seed_task
 
 
 def test_the_switcher_moves_between_instances_and_leads_to_the_fleet(
     fleet: Callable[..., None],
-    page: Any,  # noqa: F811 - the fixture
+    page: Any,
     redis_client: redis.Redis,
     staging_client: redis.Redis,
 ) -> None:
