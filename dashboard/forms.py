@@ -20,6 +20,8 @@ from queuecore.options import OPTION_NAMES
 
 MAX_PAGE = 1_000_000
 MAX_SELECTED = 1000
+# Database row numbers (recycle-bin copies, audit entries): SQLite's and PostgreSQL's bigint.
+MAX_ROW_NUMBER = 2**63 - 1
 
 
 def valid_or_400[F: forms.Form](form: F) -> F:
@@ -29,6 +31,24 @@ def valid_or_400[F: forms.Form](form: F) -> F:
         )
         raise BadRequest(problems)
     return form
+
+
+def parse_int(raw: str | None, *, default: int, low: int, high: int, name: str) -> int:
+    """A bounded integer from a query or form parameter; anything else is a 400."""
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value
+
+
+def row_number(raw: str, name: str = "entry number") -> int:
+    """A database row's number from a form, bounded so it never overflows the column."""
+    return parse_int(raw, default=0, low=1, high=MAX_ROW_NUMBER, name=name)
 
 
 class TaskListForm(forms.Form):

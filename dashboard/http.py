@@ -181,19 +181,6 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def parse_int(raw: str | None, *, default: int, low: int, high: int, name: str) -> int:
-    """A bounded integer from a query parameter; anything else is a 400."""
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}")
-    return value
-
-
 def render_page(
     request: HttpRequest, template: str, context: dict[str, Any], *, partial: str = "content"
 ) -> HttpResponse:

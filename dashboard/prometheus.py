@@ -106,6 +106,13 @@ class Window:
         return step_seconds(self.duration)
 
 
+# Bounds of a window: 400 days back, datetimes stop at year 9999, and a query of sane length.
+MAX_DURATION = 400 * 86400
+MAX_ENDTIME = 253402300799
+MAX_QUEUES = 100
+MAX_QUEUE_NAME = 1024
+
+
 def parse_window(
     *, duration: str | None, endtime: str | None, queues: list[str], now: int
 ) -> Window:
@@ -127,7 +134,14 @@ def parse_window(
             end = int(endtime)
         except ValueError:
             raise ValueError(f'invalid value provided for end_time: "{endtime}"') from None
+    if window_duration > MAX_DURATION or not 0 <= end <= MAX_ENDTIME:
+        raise ValueError(
+            f"duration must be at most {MAX_DURATION} seconds and endtime between 0 and "
+            f"{MAX_ENDTIME}"
+        )
     names = tuple(dict.fromkeys(n for value in queues for n in value.split(",") if n))
+    if len(names) > MAX_QUEUES or any(len(n) > MAX_QUEUE_NAME for n in names):
+        raise ValueError(f"at most {MAX_QUEUES} queues of at most {MAX_QUEUE_NAME} characters")
     return Window(end=end, duration=window_duration, queues=names)
 
 

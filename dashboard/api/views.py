@@ -7,7 +7,8 @@ down); queue deletion keeps Asynqmon's 404 / 400. Read-only mode answers 405 to 
 Asynqmon's text. Every change goes through ``dashboard.changes``, the pages' one action path: the
 same role as in the dashboard, the same recycle bin for deletes, the same audit log (actions
 prefixed ``api:``); errors map to statuses in ``dashboard.http.STATUS_BY_ERROR``.
-Page size is capped at :data:`MAX_PAGE_SIZE` (Asynqmon has no cap).
+Page size is at most :data:`MAX_PAGE_SIZE` and page at most ``forms.MAX_PAGE`` (Asynqmon has
+no bounds); other values are a 400.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from dashboard.api import serializers as out
 from dashboard.api.auth import Caller, csrf_failure, identify
 from dashboard.changes import API, Actor
 from dashboard.connection import inspector
+from dashboard.forms import MAX_PAGE, parse_int
 from dashboard.http import MAPPED_ERRORS, status_of
 from dashboard.scope import reverse
 from queuecore import RedisSettings, TaskState
@@ -123,19 +125,13 @@ def _now(insp: Inspector) -> datetime:
 
 
 def page_options(request: HttpRequest) -> tuple[int, int]:
-    """Asynqmon's getPageOptions: ``size`` (20) and ``page`` (1); unparsable values → defaults."""
-    size, page = DEFAULT_PAGE_SIZE, 1
-    try:
-        size = int(request.GET.get("size", size))
-    except ValueError:
-        size = DEFAULT_PAGE_SIZE
-    try:
-        page = int(request.GET.get("page", page))
-    except ValueError:
-        page = 1
-    if size < 1:
-        size = DEFAULT_PAGE_SIZE
-    return min(size, MAX_PAGE_SIZE), max(page, 1)
+    """Asynqmon's getPageOptions, ``size`` (20) and ``page`` (1), bounded: anything that is not a
+    whole number in range is a 400 (Asynqmon falls back to the default, or hands it to Redis)."""
+    size = parse_int(
+        request.GET.get("size"), default=DEFAULT_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE, name="size"
+    )
+    page = parse_int(request.GET.get("page"), default=1, low=1, high=MAX_PAGE, name="page")
+    return size, page
 
 
 def task_ids_from(request: HttpRequest) -> list[str]:

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from dashboard.forms import AuditFilterForm, SettingsForm, valid_or_400
-from dashboard.http import dashboard_view, parse_int, prefs, render_page
+from dashboard.forms import MAX_PAGE, AuditFilterForm, SettingsForm, parse_int, valid_or_400
+from dashboard.http import dashboard_view, prefs, render_page
 from dashboard.models import HEARTBEAT_TIMEOUT, AuditEntry, Outcome
 from dashboard.scope import redirect
 from queuecore.contrib.django import instances
@@ -52,7 +52,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             entries = entries.filter(**{field: filters[field]})
     if filters.get("outcome"):
         entries = _with_outcome(entries, filters["outcome"])
-    number = parse_int(request.GET.get("page"), default=1, low=1, high=1_000_000, name="page")
+    number = parse_int(request.GET.get("page"), default=1, low=1, high=MAX_PAGE, name="page")
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(number)
     query = request.GET.copy()
     query.pop("page", None)

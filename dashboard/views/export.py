@@ -29,8 +29,8 @@ from dashboard import changes
 from dashboard.audit import Change, audited, finish, new_entry
 from dashboard.changes import Actor
 from dashboard.connection import client, inspector
-from dashboard.forms import valid_or_400
-from dashboard.http import dashboard_view, parse_int
+from dashboard.forms import parse_int, valid_or_400
+from dashboard.http import dashboard_view
 from dashboard.models import AuditEntry, Outcome
 from queuecore import TaskState
 from queuecore.export import (

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from dashboard.access import Abilities
 from dashboard.connection import inspector, queue_info, queue_infos
-from dashboard.forms import ChartRangeForm, TaskListForm, valid_or_400
-from dashboard.http import dashboard_view, parse_int, prefs, render_page
+from dashboard.forms import MAX_PAGE, ChartRangeForm, TaskListForm, parse_int, valid_or_400
+from dashboard.http import dashboard_view, prefs, render_page
 from dashboard.models import CHART_RANGES
 from dashboard.presenters import tasks as task_views
 from dashboard.presenters.formatting import format_rate
@@ -147,7 +147,7 @@ def schedulers(request: HttpRequest) -> HttpResponse:
 
 @dashboard_view
 def scheduler_history(request: HttpRequest, entry_id: str) -> HttpResponse:
-    page = parse_int(request.GET.get("page"), default=1, low=1, high=100_000, name="page")
+    page = parse_int(request.GET.get("page"), default=1, low=1, high=MAX_PAGE, name="page")
     events = inspector().scheduler_enqueue_events(entry_id, page, 20)
     context = {"entry_id": entry_id, "events": events, "page": page, "has_next": len(events) == 20}
     if request.htmx:  # type: ignore[attr-defined]

@@ -15,8 +15,8 @@ from dashboard.access import Abilities
 from dashboard.audit import audited
 from dashboard.changes import Actor
 from dashboard.connection import client
-from dashboard.forms import MAX_SELECTED
-from dashboard.http import action_reply, dashboard_view, parse_int, render_page
+from dashboard.forms import MAX_PAGE, MAX_SELECTED, parse_int, row_number
+from dashboard.http import action_reply, dashboard_view, render_page
 from dashboard.models import DeletedTask, Outcome
 from dashboard.scope import reverse
 from queuecore.contrib.django import instances
@@ -37,7 +37,7 @@ def recently_deleted(request: HttpRequest) -> HttpResponse:
         return _restore(request)
     recycle.purge_expired()
     copies = here()
-    number = parse_int(request.GET.get("page"), default=1, low=1, high=1_000_000, name="page")
+    number = parse_int(request.GET.get("page"), default=1, low=1, high=MAX_PAGE, name="page")
     page = Paginator(copies, PAGE_SIZE).get_page(number)
     deletions = (
         here()
@@ -109,18 +109,11 @@ def _chosen(request: HttpRequest) -> list[DeletedTask]:
     or the ticked ``ids``."""
     copies = here().order_by("id")
     if request.POST.get("audit"):
-        return list(copies.filter(audit=_number(request.POST["audit"])))
+        return list(copies.filter(audit=row_number(request.POST["audit"])))
     raw = [request.POST["only"]] if request.POST.get("only") else request.POST.getlist("ids")
     if len(raw) > MAX_SELECTED:
         raise BadRequest(f"Restore at most {MAX_SELECTED} tasks at a time.")
-    return list(copies.filter(pk__in=[_number(value) for value in raw if value]))
-
-
-def _number(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest(f"Not an entry number: {raw[:40]!r}") from None
+    return list(copies.filter(pk__in=[row_number(value) for value in raw if value]))
 
 
 def _summary(done: recycle.Restored) -> str:

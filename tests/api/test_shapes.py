@@ -293,8 +293,11 @@ def test_page_and_size_page_through_a_list(
     third = get_json(client, "/api/queues/default/pending_tasks?size=4&page=3")["tasks"]
     assert [t["id"] for t in first] == [t["id"] for t in everything[:4]]
     assert [t["id"] for t in third] == [t["id"] for t in everything[8:12]]
-    # Unparsable paging values fall back to the defaults, as Asynqmon's getPageOptions does.
-    assert len(get_json(client, "/api/queues/default/pending_tasks?size=x&page=y")["tasks"]) == 10
+    # Unlike Asynqmon's getPageOptions (which falls back to the defaults), a paging value that is
+    # not a whole number in range is a 400 saying so.
+    refused = client.get("/api/queues/default/pending_tasks?size=x&page=y")
+    assert refused.status_code == 400
+    assert b"size must be a whole number" in refused.content
 
 
 def test_an_empty_list_is_an_empty_array_not_null(
