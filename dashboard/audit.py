@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from dashboard.models import AuditEntry, Outcome
 from queuecore.contrib.django.instances import current_name
+from queuecore.names import shown
 
 MAX_IDS_KEPT = 1000
 
@@ -72,7 +73,9 @@ def finish(entry: AuditEntry, change: Change) -> None:
     entry.state = change.state or entry.state
     entry.total = max(change.total, change.count)
     entry.outcome = change.outcome
-    entry.detail = change.detail[:4000]
+    entry.detail = shown(change.detail)[:4000]
+    # A name that is not UTF-8 is kept as people see it (the database stores UTF-8 only).
+    entry.queue, entry.group = shown(entry.queue), shown(entry.group)
     entry.task_ids = change.task_ids[:MAX_IDS_KEPT]
     entry.finished_at = timezone.now()
     entry.save()

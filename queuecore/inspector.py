@@ -433,7 +433,12 @@ class Inspector(UnreadableRecords):
                 orphaned = row.score is not None and row.score <= now
             tasks.append(
                 TaskInfo.from_message(
-                    msg, state, next_process_at=next_at, result=row.result, is_orphaned=orphaned
+                    msg,
+                    state,
+                    next_process_at=next_at,
+                    result=row.result,
+                    is_orphaned=orphaned,
+                    queue=qname,
                 )
             )
         return tasks, skipped
@@ -462,8 +467,9 @@ class Inspector(UnreadableRecords):
             and record.score <= self.clock.now()
         )
         return TaskInfo.from_message(
-            msg, state, next_process_at=next_at, result=record.result, is_orphaned=orphaned
-        )
+            msg, state, next_process_at=next_at, result=record.result, is_orphaned=orphaned,
+            queue=qname,
+        )  # fmt: skip
 
     # -- single-task actions --------------------------------------------------------------------
 

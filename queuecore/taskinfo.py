@@ -60,10 +60,13 @@ class TaskInfo:
         next_process_at: datetime | None = None,
         result: bytes | None = None,
         is_orphaned: bool = False,
+        queue: str | None = None,
     ) -> TaskInfo:
+        """``queue``: the queue whose keys hold the task, which wins over the message's field
+        (a proto3 string cannot carry a queue name that is not UTF-8)."""
         return cls(
             id=msg.id,
-            queue=msg.queue,
+            queue=msg.queue if queue is None else queue,
             type=msg.type,
             payload=bytes(msg.payload),
             headers=dict(msg.headers),

@@ -38,6 +38,7 @@ from dashboard.scope import reverse
 from queuecore import RedisSettings, TaskState
 from queuecore.contrib.django import instances
 from queuecore.inspector import Inspector
+from queuecore.names import shown
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
@@ -49,7 +50,8 @@ QUEUE_STATS_DAYS = 90
 
 def text(status: int, message: str) -> HttpResponse:
     """Asynqmon's error shape: ``http.Error``'s plain text with a trailing newline."""
-    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+    body = shown(message) + "\n"  # a name that is not UTF-8 as \xNN
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
 
 
 def no_content() -> HttpResponse:

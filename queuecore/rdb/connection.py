@@ -49,6 +49,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from queuecore.errors import InvalidArgumentError, RedisUnavailableError
+from queuecore.rdb.wire import NamePacker
 
 RedisClient = redis.Redis | RedisCluster
 
@@ -491,6 +492,8 @@ class RedisSettings:
             "socket_timeout": self.socket_timeout,
             "socket_connect_timeout": self.socket_connect_timeout,
             "decode_responses": False,
+            # Names that are not UTF-8 travel as lone surrogates (queuecore.names).
+            "encoding_errors": "surrogateescape",
             "health_check_interval": 30,
         }
         if self.tls:
@@ -540,7 +543,7 @@ class RedisSettings:
                 self.master_name or "mymaster", redis_class=FailoverRedis, db=self.db
             )
             client.retry_timeout = self.effective_retry_timeout
-            return client
+            return _packing_names(client)
         if self.unix_socket_path:
             common = self._common()
             for tls_opt in (
@@ -567,7 +570,13 @@ class RedisSettings:
                 **self._common(),
             )
         client.retry_timeout = self.effective_retry_timeout
-        return client
+        return _packing_names(client)
+
+
+def _packing_names(client: FailoverRedis) -> FailoverRedis:
+    """``client``, its connections packing names that are not UTF-8 (wire.NamePacker)."""
+    client.connection_pool.connection_kwargs["command_packer"] = NamePacker()
+    return client
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> RedisSettings | None:

@@ -16,6 +16,7 @@ import redis
 
 from queuecore import keys
 from queuecore.inspection import ClusterNodeInfo
+from queuecore.names import decode_name, name_bytes
 from queuecore.rdb.base import redis_errors
 from queuecore.rdb.cluster import cluster_nodes
 from queuecore.rdb.connection import RedisSettings
@@ -108,13 +109,11 @@ _LAYOUT_CONTAINERS = (
 def _text(value: bytes | str | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
+    return decode_name(value)
 
 
 def _bytes(value: bytes | str) -> bytes:
-    return value.encode() if isinstance(value, str) else value
+    return name_bytes(value) if isinstance(value, str) else value
 
 
 def _stats_keys(qname: str, today: str) -> list[str]:
@@ -555,7 +554,7 @@ class InspectStore(UnreadableRecordStore):
             pipe = self.client.pipeline(transaction=False)
             for (q, _, _, _), members in zip(reads, sampled, strict=True):
                 for member in members:
-                    pipe.exists(keys.task_key_prefix(q).encode() + member)
+                    pipe.exists(name_bytes(keys.task_key_prefix(q)) + member)
             exists = iter(pipe.execute(raise_on_error=False))
             samples = [
                 ContainerSample(

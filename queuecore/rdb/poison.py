@@ -24,6 +24,7 @@ import redis
 from queuecore import keys
 from queuecore.errors import MalformedDataError, QueueCoreError
 from queuecore.messages import TaskMessage, decode_task_message
+from queuecore.names import decode_name
 from queuecore.rdb.base import RedisStore, redis_errors
 
 log = logging.getLogger("queuecore.rdb.poison")
@@ -32,7 +33,8 @@ WRONG_TYPE_PREFIX = "WRONGTYPE queue key "
 
 
 def text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    # Reversibly (queuecore.names): an id that is not UTF-8 must still name its key.
+    return decode_name(value) if isinstance(value, bytes) else str(value)
 
 
 def queue_key_error(reply_text: str) -> MalformedDataError | None:

@@ -24,6 +24,9 @@ from typing import Any
 
 import redis
 from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH_DATA
+from redis.connection import HiredisRespSerializer
+
+from queuecore.names import name_bytes
 
 _pack_command: Callable[[Any], bytes] | None
 _PUSH_TYPE: type | None
@@ -127,7 +130,26 @@ def _pack(conn: Any, commands: Sequence[tuple[Any, ...]]) -> list[bytes]:
     if _pack_command is None:
         packed: list[bytes] = conn.pack_commands(commands)
         return packed
-    return [b"".join([_pack_command(command) for command in commands])]
+    try:
+        return [b"".join([_pack_command(command) for command in commands])]
+    except UnicodeEncodeError:
+        return [b"".join([_pack_command(_names_as_bytes(command)) for command in commands])]
+
+
+def _names_as_bytes(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    # hiredis encodes text strictly; a name that is not UTF-8 holds lone surrogates.
+    return tuple(name_bytes(a) if isinstance(a, str) else a for a in args)
+
+
+class NamePacker(HiredisRespSerializer):
+    """redis-py's hiredis packer, for commands naming keys that are not UTF-8 too (their text
+    holds lone surrogates, see ``queuecore.names``); ordinary commands pay nothing extra."""
+
+    def pack(self, *args: Any) -> list[bytes]:
+        try:
+            return super().pack(*args)
+        except UnicodeEncodeError:
+            return super().pack(*_names_as_bytes(args))
 
 
 _fork_generation = 0

@@ -37,6 +37,7 @@ from queuecore.messages import (
     decode_task_message,
     encode_task_message,
 )
+from queuecore.names import decode_name
 from queuecore.rdb import poison
 from queuecore.rdb.base import redis_errors
 from queuecore.rdb.connection import is_transient
@@ -609,7 +610,7 @@ class WorkerStore(poison.QuarantineStore):
     def group_names(self, queue: str) -> list[str]:
         with redis_errors():
             members = self.client.smembers(keys.all_groups(queue))
-        return sorted(m.decode("utf-8", "replace") if isinstance(m, bytes) else m for m in members)
+        return sorted(decode_name(m) for m in members)
 
     def aggregation_check(
         self,

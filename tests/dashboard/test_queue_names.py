@@ -1,0 +1,72 @@
+"""Any queue name Redis can hold is reachable: "/", "%", spaces and bytes that are not UTF-8 are
+shown faithfully (escaped), and each queue's page, task list, task page and actions work."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+import redis
+from django.test import Client
+from django.urls import reverse
+
+from queuecore import Inspector, TaskState
+from queuecore.messages import encode_task_message
+from queuecore.names import decode_name, shown
+from tests.support.factories import make_message
+
+NAMES = (b"a/b", b"50%", b"with space", b"bad\xff\xfename")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def seed_raw(client: redis.Redis, queue: bytes, state: str, task_id: str) -> None:
+    """A task written under the queue's raw key bytes, as a Go program could leave it."""
+    msg = make_message(id=task_id, queue=shown(decode_name(queue)))
+    prefix = b"asynq:{" + queue + b"}:"
+    client.sadd("asynq:queues", queue)
+    client.hset(
+        prefix + b"t:" + task_id.encode(), mapping={"msg": encode_task_message(msg), "state": state}
+    )
+    if state == "pending":
+        client.lpush(prefix + b"pending", task_id)
+    else:
+        client.zadd(prefix + state.encode(), {task_id: 1_700_000_000})
+
+
+@pytest.mark.parametrize("raw", NAMES, ids=lambda n: n.decode("utf-8", "replace"))
+def test_a_queue_with_any_name_can_be_opened_listed_and_acted_on(
+    admin: Client, redis_client: redis.Redis, insp: Inspector, raw: bytes
+) -> None:
+    seed_raw(redis_client, raw, "pending", "p1")
+    seed_raw(redis_client, raw, "archived", "a1")
+    name = decode_name(raw)
+    assert name in insp.queues()
+
+    overview = admin.get("/").content.decode()
+    links = [unescape(h) for h in re.findall(r'<td><a href="(/queues/[^"]+)"', overview)]
+    url = reverse("dashboard:queue", args=[name])
+    assert url in links
+    assert shown(name) in unescape(overview)
+
+    listed = admin.get(url, {"state": "archived"})
+    assert listed.status_code == 200
+    assert "a1" in listed.content.decode()
+    task_url = reverse("dashboard:task", args=[name, "a1"])
+    assert admin.get(task_url).status_code == 200
+    assert (
+        admin.get(f"/api/queues/{url.split('/')[2]}/archived_tasks").json()["tasks"][0]["id"]
+        == "a1"
+    )
+
+    run = admin.post(reverse("dashboard:task-action", args=[name, "a1", "run"]), **HTMX)
+    assert run.status_code == 200, run.content[:300]
+    assert insp.get_task_info(name, "a1").state is TaskState.PENDING
+    assert redis_client.lrange(b"asynq:{" + raw + b"}:pending", 0, -1) == [b"a1", b"p1"]
+
+    assert (
+        admin.post(reverse("dashboard:queue-action", args=[name, "pause"]), **HTMX).status_code
+        == 200
+    )
+    assert insp.get_queue_info(name).paused
+    assert redis_client.exists(b"asynq:{" + raw + b"}:paused")
