@@ -60,7 +60,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int, int, str], ...] = (
     (BadRequest, 400, 400, "Bad request"),
     (ReadOnlyError, 403, 405, "Not allowed"),
     (PermissionDenied, 403, 403, "Not allowed"),
-    (RedisUnavailableError, 503, 503, "Redis is unreachable"),
+    (RedisUnavailableError, 503, 503, "Redis is not answering"),
     (MalformedDataError, 409, 409, "The record cannot be read"),
     (QueueCoreError, 409, 500, "The request could not be done"),
 )

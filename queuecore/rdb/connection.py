@@ -76,6 +76,8 @@ TRANSIENT_REPLY_PREFIXES = (
 DEFAULT_RETRY_TIMEOUT: dict[Kind, float] = {"single": 2.0, "sentinel": 30.0, "cluster": 2.0}
 
 _TRUE = ("1", "true", "yes", "on")
+DEFAULT_SOCKET_TIMEOUT = 5.0
+DEFAULT_CONNECT_TIMEOUT = 3.0
 
 
 def is_transient(error: BaseException) -> bool:
@@ -184,10 +186,19 @@ class FailoverRetry(Retry):
     redis-py calls this around every command (and every connect): on a retryable error it
     disconnects the connection, so the next attempt reconnects — for Sentinel that means asking
     the sentinels for the current primary again — then backs off with jitter until ``timeout``
-    seconds have passed since the first failure.
+    seconds have passed since the call began. After a timeout (a Redis that hangs rather than
+    refuses) another attempt is made only if a whole ``attempt_timeout`` still fits in that
+    budget, so a call never waits much longer than ``max(timeout, attempt_timeout)``.
     """
 
-    def __init__(self, timeout: float, *, base: float = 0.05, cap: float = 1.0) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        attempt_timeout: float = 0.0,
+        base: float = 0.05,
+        cap: float = 1.0,
+    ) -> None:
         super().__init__(
             ExponentialWithJitterBackoff(base=base, cap=cap),
             retries=1_000_000,
@@ -199,9 +210,14 @@ class FailoverRetry(Retry):
             ),
         )
         self.timeout = timeout
+        self.attempt_timeout = attempt_timeout
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, FailoverRetry) and other.timeout == self.timeout
+        return (
+            isinstance(other, FailoverRetry)
+            and other.timeout == self.timeout
+            and other.attempt_timeout == self.attempt_timeout
+        )
 
     __hash__ = Retry.__hash__
 
@@ -214,7 +230,7 @@ class FailoverRetry(Retry):
     ) -> T:
         self._backoff.reset()
         failures = 0
-        deadline: float | None = None
+        deadline = time.monotonic() + self.timeout
         while True:
             try:
                 return do()
@@ -227,9 +243,8 @@ class FailoverRetry(Retry):
                 else:
                     fail(error)
                 now = time.monotonic()
-                if deadline is None:
-                    deadline = now + self.timeout
-                if now >= deadline:
+                hung = isinstance(error, redis.TimeoutError | socket.timeout)
+                if now + (self.attempt_timeout if hung else 0.0) >= deadline:
                     raise error
                 time.sleep(min(self._backoff.compute(failures), max(deadline - now, 0.0)))
 
@@ -264,8 +279,11 @@ class RedisSettings:
     sentinel_password: str | None = None
     # Cluster: seed nodes; the client discovers the rest.
     cluster_nodes: tuple[tuple[str, int], ...] = ()
-    socket_timeout: float = 10.0
-    socket_connect_timeout: float = 5.0
+    # Seconds one command (socket_timeout) and one connect (socket_connect_timeout) may wait:
+    # a Redis that hangs is then reported like one that refuses, as RedisUnavailableError,
+    # within about max(socket_timeout, retry_timeout). Blocking commands block for less.
+    socket_timeout: float = DEFAULT_SOCKET_TIMEOUT
+    socket_connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     # Seconds a command keeps retrying connection errors and failover replies (READONLY,
     # NOREPLICAS, LOADING, ...) before it fails; None means DEFAULT_RETRY_TIMEOUT[kind].
     retry_timeout: float | None = None
@@ -440,9 +458,9 @@ class RedisSettings:
             query["ssl_keyfile"] = self.tls_key_file
         if self.tls_insecure:
             query["ssl_cert_reqs"] = "none"
-        if self.socket_timeout != 10.0:
+        if self.socket_timeout != DEFAULT_SOCKET_TIMEOUT:
             query["socket_timeout"] = _number(self.socket_timeout)
-        if self.socket_connect_timeout != 5.0:
+        if self.socket_connect_timeout != DEFAULT_CONNECT_TIMEOUT:
             query["socket_connect_timeout"] = _number(self.socket_connect_timeout)
         if self.retry_timeout is not None:
             query["retry_timeout"] = _number(self.retry_timeout)
@@ -483,7 +501,7 @@ class RedisSettings:
     # ----------------------------------------------------------------------------- clients
 
     def retry_policy(self) -> FailoverRetry:
-        return FailoverRetry(self.effective_retry_timeout)
+        return FailoverRetry(self.effective_retry_timeout, attempt_timeout=self.socket_timeout)
 
     def _common(self) -> dict[str, Any]:
         opts: dict[str, Any] = {

@@ -461,6 +461,7 @@ class WorkerStore(poison.QuarantineStore):
         any client (a Go one included) pushes a task. The claim itself stays the dequeue script.
         """
         key = keys.pending_key(queue)
+        timeout = self._block_time(timeout)
         with redis_errors():
             try:
                 reply = self.client.execute_command("BLMOVE", key, key, "RIGHT", "RIGHT", timeout)
@@ -482,6 +483,7 @@ class WorkerStore(poison.QuarantineStore):
         ``timeout`` s shorter than a fresh one; it is never longer. Returns what dequeue returns.
         """
         client = direct_client(self.client)
+        timeout = self._block_time(timeout)
         if client is not None:
             batch = self.batch()
             batch.dequeue(queue, lease_expiry, count, now)
@@ -508,6 +510,13 @@ class WorkerStore(poison.QuarantineStore):
         # A cluster client, a lost connection, NOSCRIPT or a failover reply: the plain calls.
         self.wait_for_pending(queue, timeout)
         return self.dequeue(queue, lease_expiry, count, now)
+
+    def _block_time(self, timeout: float) -> float:
+        """``timeout`` cut to half the socket timeout: a blocked command must come back before
+        its read times out, or a quiet queue would look like a Redis that hangs."""
+        pool = getattr(self.client, "connection_pool", None)
+        limit = pool.connection_kwargs.get("socket_timeout") if pool is not None else None
+        return min(timeout, limit / 2) if limit else timeout
 
     def is_paused(self, queue: str) -> bool:
         with redis_errors():
