@@ -12,16 +12,19 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from io import StringIO
 from typing import Any
 
 import pytest
 import redis
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.core.management import CommandError, call_command
 from django.test import Client as DjangoClient
 
 from queuecore import Client, Inspector, Task, TaskState
@@ -151,3 +154,30 @@ def test_a_hung_redis_is_a_prompt_503_everywhere_and_nothing_is_lost(
     assert worker.poll() is None
     for state in (TaskState.ACTIVE, TaskState.PENDING):
         assert insp.list_tasks("default", state).total == 0
+
+
+@pytest.mark.parametrize(
+    "command", [("queue", "stats"), ("task", "ls", "-q", "default", "-s", "pending"), ("health",)]
+)
+def test_a_cli_command_reports_a_hung_redis_as_an_error_within_the_bound(
+    hung: RedisProcess, command: tuple[str, ...], db: None
+) -> None:
+    errors: list[CommandError] = []
+
+    def run() -> None:
+        try:
+            call_command(*command, stdout=StringIO(), stderr=StringIO())
+        except CommandError as exc:
+            errors.append(exc)
+
+    assert hung.process is not None
+    hung.process.send_signal(signal.SIGSTOP)
+    try:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(BOUND + MARGIN)
+        assert not thread.is_alive(), f"{command} still waits for Redis"
+    finally:
+        hung.process.send_signal(signal.SIGCONT)
+    assert errors, f"{command} did not fail"
+    assert "Redis unavailable" in str(errors[0]) or errors[0].returncode == 2
