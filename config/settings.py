@@ -84,6 +84,7 @@ ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
     {
+        # Django's engine, showing names that are not UTF-8 as \xNN (dashboard.template_backend).
         "BACKEND": "dashboard.template_backend.DashboardTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,

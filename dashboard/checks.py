@@ -16,7 +16,9 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
+from django.template.backends.django import DjangoTemplates
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 HINT = 'See "Add to your Django project" in the README.'
 CONTEXT_PROCESSOR = "dashboard.context.dashboard"
@@ -29,7 +31,7 @@ def check_context_processor(**kwargs: Any) -> list[checks.CheckMessage]:
     engines: list[dict[str, Any]] = list(settings.TEMPLATES)
     for engine in engines:
         processors = engine.get("OPTIONS", {}).get("context_processors", [])
-        if engine.get("BACKEND") == DJANGO_TEMPLATES and CONTEXT_PROCESSOR in processors:
+        if _is_django_templates(engine.get("BACKEND", "")) and CONTEXT_PROCESSOR in processors:
             return []
     return [
         checks.Error(
@@ -38,6 +40,17 @@ def check_context_processor(**kwargs: Any) -> list[checks.CheckMessage]:
             id="dashboard.E001",
         )
     ]
+
+
+def _is_django_templates(backend: str) -> bool:
+    """DjangoTemplates or a subclass, such as ``dashboard.template_backend.DashboardTemplates``."""
+    if backend == DJANGO_TEMPLATES:
+        return True
+    try:
+        found = import_string(backend)
+    except ImportError:
+        return False
+    return isinstance(found, type) and issubclass(found, DjangoTemplates)
 
 
 @checks.register()

@@ -59,7 +59,8 @@ WSGI_APPLICATION = "dashboard.standalone.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's engine, showing names that are not UTF-8 as \xNN (dashboard.template_backend).
+        "BACKEND": "dashboard.template_backend.DashboardTemplates",
         "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {

@@ -45,3 +45,10 @@ def test_manage_py_help_lists_our_commands_under_queuecore_not_django() -> None:
     assert {"runworker", "runscheduler", "queue", "task", "cron", "health"} <= set(ours)
     django_section = text.split("[django]\n", 1)[1].split("\n\n", 1)[0].split()
     assert "runworker" not in django_section
+
+
+def test_django_s_own_engine_passes_as_well_as_the_dashboard_s_subclass(settings: Any) -> None:
+    assert settings.TEMPLATES[0]["BACKEND"] == "dashboard.template_backend.DashboardTemplates"
+    engine = {**settings.TEMPLATES[0], "BACKEND": checks.DJANGO_TEMPLATES}
+    with override_settings(TEMPLATES=[engine]):
+        assert checks.check_context_processor() == []
