@@ -5,7 +5,8 @@
 "/" ``%2F`` and each byte that is not UTF-8 ``%XX``; reverse() then percent-encodes those "%"
 signs once more, and the server's single decode hands back exactly this form. (A browser's own
 ``%FF`` in a path arrives the same way: Django re-quotes bytes that are not UTF-8.) Names longer
-than :data:`MAX_NAME` characters are refused with a 400 before anything reaches Redis.
+than :data:`MAX_NAME` characters are refused with a 400 before anything reaches Redis, by
+:func:`check_lengths`, which the views' guards call (a converter can only say "no match").
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ def _escape(match: re.Match[str]) -> str:
     return f"%{code:02X}"
 
 
+def check_lengths(kwargs: dict[str, object]) -> None:
+    """Refuse (400) a URL whose names are longer than :data:`MAX_NAME`."""
+    for key, value in kwargs.items():
+        if isinstance(value, str) and len(value) > MAX_NAME:
+            raise BadRequest(f"{key} is longer than {MAX_NAME} characters")
+
+
 class NameConverter:
     regex = r"[^/]+"
 
     def to_python(self, value: str) -> str:
-        if len(value) > MAX_NAME:
-            raise BadRequest(f"A name in the address is longer than {MAX_NAME} characters.")
         return _ESCAPED.sub(_unescape, value)
 
     def to_url(self, value: str) -> str:

@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import BadRequest
 from django.utils import timezone
 
+from dashboard.converters import MAX_NAME
 from dashboard.models import CHART_RANGES, UserSettings
 from dashboard.presenters.tasks import PAGE_SIZES, TAB_ORDER
 from queuecore import Task, TaskInfo, TaskState
@@ -84,7 +85,13 @@ class SelectionForm(forms.Form):
             raise forms.ValidationError("Select at least one task.")
         if len(self.selected) > MAX_SELECTED:
             raise forms.ValidationError(f"Select at most {MAX_SELECTED} tasks at a time.")
+        if any(len(i) > MAX_NAME for i in self.selected):
+            raise forms.ValidationError(f"A task id is longer than {MAX_NAME} characters.")
         return cleaned
+
+
+class JumpForm(forms.Form):
+    id = forms.CharField(max_length=MAX_NAME, required=False)
 
 
 class ChartRangeForm(forms.Form):

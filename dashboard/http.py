@@ -23,6 +23,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.access import Abilities, ReadOnlyError
+from dashboard.converters import check_lengths
 from dashboard.models import UserSettings
 from dashboard.recycle import RecycleBinError
 from queuecore.contrib.django import instances
@@ -104,6 +105,7 @@ def dashboard_view[**P](
             try:
                 if not may_view(request, across=getattr(view, "across_instances", False)):
                     raise PermissionDenied("Your account has no dashboard role here.")
+                check_lengths(kwargs)
                 with timezone.override(zoneinfo.ZoneInfo(prefs(request).time_zone)):
                     response = view(request, *args, **kwargs)
             except MAPPED_ERRORS as exc:

@@ -32,6 +32,7 @@ from dashboard.api import serializers as out
 from dashboard.api.auth import Caller, csrf_failure, identify
 from dashboard.changes import API, Actor
 from dashboard.connection import inspector
+from dashboard.converters import check_lengths
 from dashboard.forms import MAX_PAGE, parse_int
 from dashboard.http import MAPPED_ERRORS, status_of
 from dashboard.scope import reverse
@@ -85,6 +86,7 @@ def endpoint(methods: tuple[str, ...]) -> Callable[..., Any]:
                 response = _guard(request, methods)
                 if response is None:
                     try:
+                        check_lengths(kwargs)
                         response = view(request, *args, **kwargs)
                     except MAPPED_ERRORS as exc:
                         response = error_text(request, exc)

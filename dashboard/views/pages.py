@@ -10,7 +10,14 @@ from django.utils import timezone
 
 from dashboard.access import Abilities
 from dashboard.connection import inspector, queue_info, queue_infos
-from dashboard.forms import MAX_PAGE, ChartRangeForm, TaskListForm, parse_int, valid_or_400
+from dashboard.forms import (
+    MAX_PAGE,
+    ChartRangeForm,
+    JumpForm,
+    TaskListForm,
+    parse_int,
+    valid_or_400,
+)
 from dashboard.http import dashboard_view, prefs, render_page
 from dashboard.models import CHART_RANGES
 from dashboard.presenters import tasks as task_views
@@ -112,7 +119,7 @@ def _workers() -> dict[str, WorkerInfo]:
 
 @dashboard_view
 def jump(request: HttpRequest, queue: str) -> HttpResponse:
-    task_id = (request.GET.get("id") or "").strip()
+    task_id = valid_or_400(JumpForm(request.GET)).cleaned_data["id"]
     task = inspector().get_task_info(queue, task_id or " ")
     return redirect("dashboard:task", task.queue, task.id)
 

@@ -142,3 +142,12 @@ def test_a_task_whose_message_is_corrupt_is_a_409_on_the_page_and_in_the_api(
     api = admin.get("/api/queues/default/tasks/bad")
     assert (page.status_code, api.status_code) == (409, 409)
     assert b"malformed data" in api.content
+
+
+def test_a_name_longer_than_the_bound_is_a_400_saying_so(
+    admin: Client, queuecore_settings: str
+) -> None:
+    for url in (f"/queues/{'q' * 5000}/", f"/api/queues/{'q' * 5000}/pending_tasks"):
+        response = admin.get(url)
+        assert response.status_code == 400
+        assert b"longer than 4096 characters" in response.content
