@@ -258,6 +258,31 @@ def test_failover_retry_gives_up_after_its_time_budget() -> None:
     assert len(attempts) >= 2
 
 
+def test_a_timed_out_call_is_not_retried_when_a_whole_attempt_no_longer_fits_the_budget() -> None:
+    attempts: list[int] = []
+
+    def hung() -> None:
+        attempts.append(1)
+        raise redis.TimeoutError("Timeout reading from 127.0.0.1:6379")
+
+    with pytest.raises(redis.TimeoutError):
+        FailoverRetry(2, attempt_timeout=5).call_with_retry(hung, lambda e: None)
+    assert attempts == [1]
+    attempts.clear()
+    with pytest.raises(redis.TimeoutError):
+        FailoverRetry(0.05, attempt_timeout=0.001, base=0.001, cap=0.01).call_with_retry(
+            hung, lambda e: None
+        )
+    assert len(attempts) >= 2
+
+
+def test_the_retry_policy_knows_the_socket_timeout() -> None:
+    conf = RedisSettings.from_url("redis://127.0.0.1:6379/0?socket_timeout=1.5")
+    assert conf.retry_policy() == FailoverRetry(2.0, attempt_timeout=1.5)
+    assert RedisSettings().socket_timeout == 5.0
+    assert RedisSettings().socket_connect_timeout == 3.0
+
+
 def test_failover_retry_returns_once_the_node_answers() -> None:
     replies = iter([redis.ResponseError("NOREPLICAS Not enough good replicas to write."), "OK"])
 
