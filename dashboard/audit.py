@@ -43,9 +43,10 @@ def new_entry(
         user=request.user if request.user.is_authenticated else None,
         username=request.user.get_username(),
         action=action,
-        queue=queue,
+        # A name that is not UTF-8 is kept as people see it (the database stores UTF-8 only).
+        queue=shown(queue),
         state=state,
-        group=group or "",
+        group=shown(group or ""),
         task_ids=list(task_ids)[:MAX_IDS_KEPT],
         total=total,
         instance=current_name(),
@@ -74,8 +75,6 @@ def finish(entry: AuditEntry, change: Change) -> None:
     entry.total = max(change.total, change.count)
     entry.outcome = change.outcome
     entry.detail = shown(change.detail)[:4000]
-    # A name that is not UTF-8 is kept as people see it (the database stores UTF-8 only).
-    entry.queue, entry.group = shown(entry.queue), shown(entry.group)
     entry.task_ids = change.task_ids[:MAX_IDS_KEPT]
     entry.finished_at = timezone.now()
     entry.save()

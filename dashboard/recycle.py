@@ -33,6 +33,7 @@ from queuecore.contrib.django.conf import queuecore_setting
 from queuecore.errors import QueueCoreError
 from queuecore.export import EXPORT_FORMAT, EXPORT_VERSION, import_tasks, task_record
 from queuecore.inspection import ActionOutcome, BatchResult
+from queuecore.names import shown
 
 # Copies restored per import call: import results list at most 100 problems one by one, so
 # every skipped copy is matched to its line.
@@ -101,9 +102,10 @@ class RecycleBin:
                 user = self.entry.user
                 DeletedTask.objects.bulk_create(
                     DeletedTask(
-                        queue=task.queue,
+                        # The database keeps UTF-8 only: a name that is not is kept as shown.
+                        queue=shown(task.queue),
                         state=task.state.value,
-                        task_id=task.id,
+                        task_id=shown(task.id),
                         type=task.type,
                         record=task_record(task),
                         user=user,

@@ -4,6 +4,7 @@ shown faithfully (escaped), and each queue's page, task list, task page and acti
 from __future__ import annotations
 
 import re
+import time
 from html import unescape
 
 import pytest
@@ -31,7 +32,8 @@ def seed_raw(client: redis.Redis, queue: bytes, state: str, task_id: str) -> Non
     if state == "pending":
         client.lpush(prefix + b"pending", task_id)
     else:
-        client.zadd(prefix + state.encode(), {task_id: 1_700_000_000})
+        # Now: archiving trims archived tasks older than 90 days, as asynq does.
+        client.zadd(prefix + state.encode(), {task_id: int(time.time())})
 
 
 @pytest.mark.parametrize("raw", NAMES, ids=lambda n: n.decode("utf-8", "replace"))
@@ -70,3 +72,33 @@ def test_a_queue_with_any_name_can_be_opened_listed_and_acted_on(
     )
     assert insp.get_queue_info(name).paused
     assert redis_client.exists(b"asynq:{" + raw + b"}:paused")
+
+
+def test_every_action_and_tool_works_on_a_queue_whose_name_is_not_utf8(
+    admin: Client, redis_client: redis.Redis, insp: Inspector
+) -> None:
+    raw = b"bad\xff\xfename"
+    name = decode_name(raw)
+    for state, task_id in (("archived", "a1"), ("archived", "a2"), ("pending", "p1")):
+        seed_raw(redis_client, raw, state, task_id)
+    for url, data in [
+        (reverse("dashboard:task-action", args=[name, "a1", "delete"]), {}),
+        (reverse("dashboard:selected-action", args=[name, "archive"]), {"ids": ["p1"]}),
+        (reverse("dashboard:all-action", args=[name, "archived", "run"]), {}),
+    ]:
+        assert admin.post(url, data, **HTMX).status_code == 200, url
+    assert insp.get_queue_info(name).pending == 2  # a2 and p1, run again; a1 deleted
+    for url in (
+        reverse("dashboard:recycle-bin"),
+        reverse("dashboard:audit"),
+        reverse("dashboard:export", args=[name]) + "?state=pending",
+        reverse("dashboard:breakdown", args=[name]) + "?state=pending",
+        reverse("dashboard:queue", args=[name]) + "?state=pending&text=p",
+    ):
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        if not url.endswith("export?state=pending"):
+            assert "\\x" in response.content.decode() or "breakdown" in url, url
+    assert admin.post(
+        reverse("dashboard:queue-action", args=[name, "delete"]), {"force": "1"}, **HTMX
+    ).status_code in (200, 204)
