@@ -94,6 +94,7 @@ def test_hostile_path_values_never_give_a_server_error(
             _assert_below_500(method(url), f"{method.__name__.upper()} {url[:120]} ({name})")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", HOSTILE_QUERY, ids=lambda v: repr(v[:24]))
 def test_hostile_query_values_never_give_a_server_error(
     admin: Client, seeded: dict[TaskState, str], value: str
