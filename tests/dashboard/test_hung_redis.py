@@ -109,7 +109,7 @@ def page_paths(task_id: str) -> list[tuple[str, str]]:
         # state: the export and breakdown need one; every other view ignores it.
         (name, route.replace("{}", "default", 1).replace("{}", task_id) + "?state=pending")
         for name, route in dashboard_routes(one_per_view=True)
-        if not name.startswith("queuecore:") and name not in NOT_PAGES
+        if name.startswith(("dashboard:", "api:")) and name not in NOT_PAGES
     ]
 
 
