@@ -15,11 +15,13 @@ from typing import Any
 import redis
 
 from queuecore import keys
+from queuecore.errors import InvalidArgumentError
 from queuecore.inspection import ClusterNodeInfo
 from queuecore.names import decode_name, name_bytes
 from queuecore.rdb.base import redis_errors
 from queuecore.rdb.cluster import cluster_nodes
 from queuecore.rdb.connection import RedisSettings
+from queuecore.rdb.layout import LayoutProbe, probe_layout
 from queuecore.rdb.poison import UnreadableRecordStore
 
 # asynq's archive limits (spec §5): the trim keeps the newest cap-1 = 9 999 tasks for 90 days.
@@ -63,49 +65,6 @@ class BreakdownChunk:
     pairs: tuple[tuple[bytes, bytes, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerSample:
-    """One per-queue key as the layout check found it: its Redis type and its first members.
-
-    ``members`` pairs each sampled member with whether ``asynq:{q}:t:<member>`` exists, which is
-    what makes it a task id of asynq v0.18+ rather than an encoded message.
-    """
-
-    key: str
-    expected: str
-    found: str
-    members: tuple[tuple[bytes, bool], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class QueueProbe:
-    queue: str
-    containers: tuple[ContainerSample, ...]
-    legacy_list: str  # TYPE of asynq <= v0.17's pending list asynq:{q}
-    deadlines: str  # TYPE of asynq v0.18-v0.21's deadlines zset
-
-
-@dataclass(frozen=True, slots=True)
-class LayoutProbe:
-    """A bounded look at the keys: enough to tell asynq's layouts apart, never a full scan."""
-
-    registry: str  # TYPE of asynq:queues
-    queue_total: int
-    queues: tuple[QueueProbe, ...]
-    sampled_keys: tuple[str, ...]  # asynq:* names met by a few small SCAN calls
-
-
-# Where each state lives in v0.22+ and the Redis type asynq gives it (spec §2).
-_LAYOUT_CONTAINERS = (
-    ("pending", "list"),
-    ("active", "list"),
-    ("scheduled", "zset"),
-    ("retry", "zset"),
-    ("archived", "zset"),
-    ("completed", "zset"),
-)
-
-
 def _text(value: bytes | str | None) -> str:
     if value is None:
         return ""
@@ -114,6 +73,22 @@ def _text(value: bytes | str | None) -> str:
 
 def _bytes(value: bytes | str) -> bytes:
     return name_bytes(value) if isinstance(value, str) else value
+
+
+# asynq keeps pending and active tasks in lists, every other state in a zset (spec §2).
+_LIST_STATES = ("pending", "active")
+
+
+def state_container(qname: str, state: str, group: str | None = None) -> tuple[str, str]:
+    """The key holding ``qname``'s tasks in ``state`` and its Redis type ("list" or "zset").
+
+    Aggregating tasks live in one zset per group, so that state needs ``group``.
+    """
+    if state == "aggregating":
+        if not group:
+            raise InvalidArgumentError("listing aggregating tasks needs a group")
+        return keys.group_key(qname, group), "zset"
+    return keys.state_key(qname, state), "list" if state in _LIST_STATES else "zset"
 
 
 def _stats_keys(qname: str, today: str) -> list[str]:
@@ -164,6 +139,11 @@ class InspectStore(UnreadableRecordStore):
     @classmethod
     def from_url(cls, url: str) -> InspectStore:
         return cls(RedisSettings.from_url(url).connect())
+
+    @staticmethod
+    def task_key(qname: str, task_id: str) -> str:
+        """The name of a task's record, for errors that must say which key was bad."""
+        return keys.task_key(qname, task_id)
 
     # -- queues ---------------------------------------------------------------------------------
 
@@ -262,20 +242,16 @@ class InspectStore(UnreadableRecordStore):
     # -- tasks ----------------------------------------------------------------------------------
 
     def page(
-        self,
-        qname: str,
-        container: str,
-        kind: str,
-        start: int,
-        stop: int,
-        *,
-        with_lease: bool = False,
+        self, qname: str, state: str, group: str | None, start: int, stop: int
     ) -> tuple[int, list[TaskRow]]:
-        """Rows of ``container`` from rank ``start`` to ``stop`` (inclusive; -1 = the end).
+        """Rows of the state's container from rank ``start`` to ``stop`` (inclusive; -1 = the
+        end); active rows carry their lease expiry as ``score``.
 
         Lists are ranked from the oldest (right) end, as asynq pages them; rows come back
         oldest first. ``total`` is -1 when the key holds a foreign type.
         """
+        container, kind = state_container(qname, state, group)
+        with_lease = state == "active"
         flat = self.run(
             "inspect_list",
             [container, keys.lease_key(qname)],
@@ -295,7 +271,8 @@ class InspectStore(UnreadableRecordStore):
             rows.reverse()
         return total, rows
 
-    def container_size(self, container: str, kind: str) -> int:
+    def container_size(self, qname: str, state: str, group: str | None) -> int:
+        container, kind = state_container(qname, state, group)
         with redis_errors():
             try:
                 if kind == "list":
@@ -372,18 +349,20 @@ class InspectStore(UnreadableRecordStore):
             return [int(code) for code in pipe.execute()]
 
     def run_all_chunk(
-        self, qname: str, source: str, chunk: int, group: str = ""
+        self, qname: str, state: str, group: str | None, chunk: int
     ) -> tuple[int, int]:
+        source, _ = state_container(qname, state, group)
         moved, skipped = self.run(
             "inspect_run_all",
             [source, keys.pending_key(qname), keys.all_groups(qname)],
-            [keys.task_key_prefix(qname), chunk, group],
+            [keys.task_key_prefix(qname), chunk, group or ""],
         )
         return int(moved), int(skipped)
 
     def archive_all_chunk(
-        self, qname: str, source: str, kind: str, chunk: int, now: int, group: str = ""
+        self, qname: str, state: str, group: str | None, chunk: int, now: int
     ) -> tuple[int, int]:
+        source, kind = state_container(qname, state, group)
         moved, skipped = self.run(
             "inspect_archive_all",
             [source, keys.archived_key(qname), keys.all_groups(qname)],
@@ -394,18 +373,19 @@ class InspectStore(UnreadableRecordStore):
                 now - ARCHIVE_MAX_AGE_SECONDS,
                 ARCHIVE_CAP,
                 kind,
-                group,
+                group or "",
             ],
         )
         return int(moved), int(skipped)
 
     def delete_all_chunk(
-        self, qname: str, source: str, kind: str, chunk: int, group: str = ""
+        self, qname: str, state: str, group: str | None, chunk: int
     ) -> tuple[int, int]:
+        source, kind = state_container(qname, state, group)
         deleted, skipped = self.run(
             "inspect_delete_all",
             [source, keys.all_groups(qname)],
-            [keys.task_key_prefix(qname), chunk, kind, group, keys.queue_key_prefix(qname)],
+            [keys.task_key_prefix(qname), chunk, kind, group or "", keys.queue_key_prefix(qname)],
         )
         return int(deleted), int(skipped)
 
@@ -426,10 +406,11 @@ class InspectStore(UnreadableRecordStore):
             self.client.publish(keys.CANCEL_CHANNEL, task_id)
 
     def breakdown_chunk(
-        self, qname: str, container: str, kind: str, start: int, stop: int
+        self, qname: str, state: str, group: str | None, start: int, stop: int
     ) -> BreakdownChunk:
-        """Counts by (type, last error) of ranks ``start``..``stop`` of ``container`` (ranked as
-        ``page`` ranks them), in one script call that sends back no payloads."""
+        """Counts by (type, last error) of ranks ``start``..``stop`` of the state's container
+        (ranked as ``page`` ranks them), in one script call that sends back no payloads."""
+        container, kind = state_container(qname, state, group)
         flat = self.run(
             "inspect_breakdown", [container], [kind, start, stop, keys.task_key_prefix(qname)]
         )
@@ -476,7 +457,7 @@ class InspectStore(UnreadableRecordStore):
         return [v for reply in replies if isinstance(reply, list) for v in reply]
 
     def scheduler_records(self, now: int) -> list[tuple[str, list[bytes]]]:
-        """(scheduler key, its SchedulerEntry blobs in stored order) per live scheduler."""
+        """(scheduler id, its SchedulerEntry blobs in stored order) per live scheduler."""
         names = self._live_members(keys.ALL_SCHEDULERS, now)
         if not names:
             return []
@@ -485,8 +466,9 @@ class InspectStore(UnreadableRecordStore):
             for name in names:
                 pipe.lrange(name, 0, -1)
             replies = pipe.execute(raise_on_error=False)
+        prefix = keys.ALL_SCHEDULERS + ":"
         return [
-            (name, list(reply))
+            (name.removeprefix(prefix).strip("{}"), list(reply))
             for name, reply in zip(names, replies, strict=True)
             if isinstance(reply, list)
         ]
@@ -506,85 +488,13 @@ class InspectStore(UnreadableRecordStore):
     def layout_probe(
         self, *, max_queues: int, sample: int, scan_calls: int, scan_count: int
     ) -> LayoutProbe:
-        """TYPE of each queue's keys, ``sample`` members of each container and whether they have
-        task hashes, for at most ``max_queues`` queues; plus up to ``scan_calls`` SCANs of
-        ``scan_count`` (skipped on a cluster, where SCAN is per node). Four round trips at most
-        besides the SCANs, whatever the data size."""
-        with redis_errors():
-            registry = _text(self.client.type(keys.ALL_QUEUES))
-            qnames: list[str] = []
-            total = 0
-            if registry == "set":
-                total = int(self.client.scard(keys.ALL_QUEUES))  # type: ignore[arg-type]
-                picked: Any = self.client.srandmember(keys.ALL_QUEUES, max_queues)
-                qnames = sorted(_text(m) for m in picked)
-            container_keys = {
-                q: [keys.state_key(q, state) for state, _ in _LAYOUT_CONTAINERS] for q in qnames
-            }
-            pipe = self.client.pipeline(transaction=False)
-            for q in qnames:
-                for key in container_keys[q]:
-                    pipe.type(key)
-                pipe.type(keys.legacy_queue_key(q))
-                pipe.type(keys.deadlines_key(q))
-            types = [
-                _text(t) if isinstance(t, bytes | str) else "none"
-                for t in pipe.execute(raise_on_error=False)
-            ]
-
-            width = len(_LAYOUT_CONTAINERS) + 2
-            reads: list[tuple[str, str, str, str]] = []  # queue, key, expected, found
-            pipe = self.client.pipeline(transaction=False)
-            for i, q in enumerate(qnames):
-                row = types[i * width : (i + 1) * width]
-                for (_, expected), key, found in zip(
-                    _LAYOUT_CONTAINERS, container_keys[q], row, strict=False
-                ):
-                    reads.append((q, key, expected, found))
-                    if found == "list":
-                        pipe.lrange(key, 0, sample - 1)
-                    elif found == "zset":
-                        pipe.zrange(key, 0, sample - 1)
-            replies = iter(pipe.execute(raise_on_error=False))
-            sampled = [
-                _members(next(replies)) if found in ("list", "zset") else []
-                for _, _, _, found in reads
-            ]
-
-            pipe = self.client.pipeline(transaction=False)
-            for (q, _, _, _), members in zip(reads, sampled, strict=True):
-                for member in members:
-                    pipe.exists(name_bytes(keys.task_key_prefix(q)) + member)
-            exists = iter(pipe.execute(raise_on_error=False))
-            samples = [
-                ContainerSample(
-                    key=key,
-                    expected=expected,
-                    found=found,
-                    members=tuple((m, next(exists) == 1) for m in members),
-                )
-                for (_, key, expected, found), members in zip(reads, sampled, strict=True)
-            ]
-            n = len(_LAYOUT_CONTAINERS)
-            probes = tuple(
-                QueueProbe(
-                    queue=q,
-                    containers=tuple(samples[i * n : (i + 1) * n]),
-                    legacy_list=types[i * width + n],
-                    deadlines=types[i * width + n + 1],
-                )
-                for i, q in enumerate(qnames)
-            )
-            names: list[str] = []
-            if not self.is_cluster:
-                cursor: Any = 0
-                for _ in range(scan_calls):
-                    cursor, batch = self.client.scan(cursor, match="asynq:*", count=scan_count)
-                    names.extend(_text(k) for k in batch)
-                    if not int(cursor):
-                        break
-        return LayoutProbe(
-            registry=registry, queue_total=total, queues=probes, sampled_keys=tuple(names)
+        """See ``queuecore.rdb.layout.probe_layout``."""
+        return probe_layout(
+            self,
+            max_queues=max_queues,
+            sample=sample,
+            scan_calls=scan_calls,
+            scan_count=scan_count,
         )
 
     # -- the server -----------------------------------------------------------------------------
@@ -639,8 +549,3 @@ def _int(value: bytes | str | None) -> int:
         return int(value)
     except ValueError:
         return 0
-
-
-def _members(reply: object) -> list[bytes]:
-    """A pipelined LRANGE/ZRANGE reply; a key that changed type in between reads as empty."""
-    return [bytes(m) for m in reply] if isinstance(reply, list) else []

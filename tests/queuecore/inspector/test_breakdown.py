@@ -8,9 +8,9 @@ import pytest
 import redis
 
 from queuecore import InvalidArgumentError, QueueNotFoundError, keys
-from queuecore import inspector as inspector_module
 from queuecore.inspection import Breakdown, TypeCount
 from queuecore.inspector import Inspector
+from queuecore.inspector import breakdown as breakdown_module
 from queuecore.messages import encode_task_message
 from queuecore.taskinfo import TaskState
 from tests.support.asynq_fixture import load_into
@@ -93,7 +93,7 @@ def test_a_partial_breakdown_continued_with_its_cursor_adds_up_to_the_full_count
     inspector: Inspector, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed_archive(redis_client)
-    monkeypatch.setattr(inspector_module, "BREAKDOWN_READ_SIZE", 3)
+    monkeypatch.setattr(breakdown_module, "BREAKDOWN_READ_SIZE", 3)
     full = inspector.breakdown("default", "archived")
     first = inspector.breakdown("default", "archived", budget=8)
     assert (first.scanned, first.total, first.done, first.cursor) == (8, 34, False, "8")
