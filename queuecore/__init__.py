@@ -22,7 +22,7 @@ from queuecore.errors import (
     TaskNotFoundError,
     WrongStateError,
 )
-from queuecore.rdb.connection import RedisSettings
+from queuecore.rdb.settings import RedisSettings
 from queuecore.taskinfo import TaskInfo, TaskState
 
 # The one place the version is written (pyproject.toml reads it from here).

@@ -20,8 +20,8 @@ from queuecore import keys
 from queuecore.clock import SYSTEM_CLOCK, Clock, from_unix
 from queuecore.errors import BatchEnqueueError, InvalidArgumentError, QueueCoreError
 from queuecore.messages import TaskMessage, encode_task_message
-from queuecore.rdb.connection import RedisSettings
 from queuecore.rdb.enqueue import EnqueueStore, TaskWrite
+from queuecore.rdb.settings import RedisSettings
 from queuecore.taskinfo import TaskInfo, TaskState
 
 __all__ = [

@@ -59,8 +59,8 @@ from queuecore.options import (
     normalize_options,
     parse_duration_ns,
 )
-from queuecore.rdb.connection import RedisSettings
 from queuecore.rdb.scheduler import SchedulerStore
+from queuecore.rdb.settings import RedisSettings
 
 __all__ = [
     "CronSchedule",

@@ -10,8 +10,9 @@ import redis
 from redis.exceptions import RedisClusterException
 
 from queuecore.errors import RedisUnavailableError
-from queuecore.rdb.connection import RedisClient, RedisSettings, is_transient
+from queuecore.rdb.failover import RedisClient, is_transient
 from queuecore.rdb.scripts import ScriptRegistry
+from queuecore.rdb.settings import RedisSettings
 
 
 @contextmanager

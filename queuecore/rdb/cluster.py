@@ -32,7 +32,7 @@ from redis.exceptions import AskError, MovedError, NoScriptError, RedisClusterEx
 
 from queuecore import keys
 from queuecore.inspection import ClusterNodeInfo
-from queuecore.rdb.connection import is_transient
+from queuecore.rdb.failover import is_transient
 from queuecore.rdb.scripts import script_names, script_source
 
 Command = tuple[tuple[Any, ...], dict[str, Any]]

@@ -24,7 +24,8 @@ from queuecore.errors import (
     TaskIdConflictError,
 )
 from queuecore.rdb.base import RedisStore, redis_errors
-from queuecore.rdb.connection import RedisClient, RedisSettings, is_transient
+from queuecore.rdb.failover import RedisClient, is_transient
+from queuecore.rdb.settings import RedisSettings
 from queuecore.rdb.wire import HotConnection, direct_client
 from queuecore.taskinfo import TaskState
 

@@ -20,9 +20,9 @@ from queuecore.inspection import ClusterNodeInfo
 from queuecore.names import decode_name, name_bytes
 from queuecore.rdb.base import redis_errors
 from queuecore.rdb.cluster import cluster_nodes
-from queuecore.rdb.connection import RedisSettings
 from queuecore.rdb.layout import LayoutProbe, probe_layout
 from queuecore.rdb.poison import UnreadableRecordStore
+from queuecore.rdb.settings import RedisSettings
 
 # asynq's archive limits (spec §5): the trim keeps the newest cap-1 = 9 999 tasks for 90 days.
 ARCHIVE_CAP = 10_000

@@ -40,7 +40,7 @@ from queuecore.messages import (
 from queuecore.names import decode_name
 from queuecore.rdb import poison
 from queuecore.rdb.base import redis_errors
-from queuecore.rdb.connection import is_transient
+from queuecore.rdb.failover import is_transient
 from queuecore.rdb.wire import HotConnection, direct_client, send_commands
 
 log = logging.getLogger("queuecore.rdb.worker")
@@ -392,7 +392,7 @@ class WorkerStore(poison.QuarantineStore):
 
     @classmethod
     def from_url(cls, url: str) -> WorkerStore:
-        from queuecore.rdb.connection import RedisSettings
+        from queuecore.rdb.settings import RedisSettings
 
         return cls(RedisSettings.from_url(url).connect())
 

@@ -22,7 +22,7 @@ import sys
 from queuecore.client import Client
 from queuecore.errors import QueueCoreError, RedisUnavailableError
 from queuecore.handlers import default_mux
-from queuecore.rdb.connection import RedisSettings
+from queuecore.rdb.settings import RedisSettings
 from queuecore.server.config import ServerConfig
 from queuecore.server.policy import parse_queue_spec
 from queuecore.server.pool import run_in_processes

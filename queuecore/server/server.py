@@ -35,7 +35,7 @@ from typing import Any
 from queuecore.clock import SYSTEM_CLOCK, Clock
 from queuecore.errors import QueueCoreError
 from queuecore.handlers import ServeMux, default_mux
-from queuecore.rdb.connection import RedisSettings
+from queuecore.rdb.settings import RedisSettings
 from queuecore.rdb.worker import WorkerStore
 from queuecore.server.aggregator import Aggregator, EnqueueFunc
 from queuecore.server.config import GroupAggregatorFunc, RetryDelayFunc, ServerConfig
