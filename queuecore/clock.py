@@ -12,19 +12,33 @@ class Clock(Protocol):
         """Unix time in seconds."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start that never go back: for durations and deadlines
+        that must not jump when the wall clock is set."""
+        ...
+
 
 class SystemClock:
     def now(self) -> float:
         return time.time()
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
 
 class FrozenClock:
-    """A clock that only moves when told to; for tests and for replaying fixtures."""
+    """A clock that only moves when told to; for tests and for replaying fixtures.
+
+    Its monotonic time is its Unix time, so ``advance`` moves deadlines and durations too.
+    """
 
     def __init__(self, start: float) -> None:
         self._now = float(start)
 
     def now(self) -> float:
+        return self._now
+
+    def monotonic(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:

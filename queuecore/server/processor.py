@@ -170,7 +170,8 @@ class _WorkQueue:
     average, every job gets its own runner at once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._jobs: collections.deque[Job | None] = collections.deque()
         self._mutex = threading.Lock()
         self._sleepers: list[threading.Lock] = []  # one held lock per sleeping runner, LIFO
@@ -181,7 +182,7 @@ class _WorkQueue:
     def put_many(self, jobs: list[Job]) -> None:
         with self._mutex:
             if not self._jobs:
-                self._since = time.monotonic()
+                self._since = self._clock.monotonic()
             self._jobs.extend(jobs)
             if self.average < FAST_HANDLER_SECONDS:
                 self._wake(0 if self._awake else 1)
@@ -194,7 +195,7 @@ class _WorkQueue:
                 if self._jobs:
                     job = self._jobs.popleft()
                     if self._jobs:
-                        self._since = time.monotonic()
+                        self._since = self._clock.monotonic()
                     return job
                 sleeper = threading.Lock()
                 sleeper.acquire()
@@ -216,7 +217,7 @@ class _WorkQueue:
     def unstick(self) -> None:
         """Wake a sleeping runner for every queued job (the awake ones are held up)."""
         with self._mutex:
-            self._since = time.monotonic()
+            self._since = self._clock.monotonic()
             self._wake(len(self._jobs))
 
     def close(self, runners: int) -> None:
@@ -262,7 +263,7 @@ class Processor:
 
         self._inflight: dict[str, Job] = {}
         self._outcomes: queue_module.SimpleQueue[Any] = queue_module.SimpleQueue()
-        self._work = _WorkQueue()
+        self._work = _WorkQueue(clock)
         self._finish_lock = threading.Lock()
         # Held tasks whose handler has not finished yet (guarded by _finish_lock); while the I/O
         # thread coalesces, the one that brings it to zero releases _all_finished.
@@ -311,7 +312,7 @@ class Processor:
         if self._stopping.is_set():
             return
         grace = self.config.shutdown_timeout if timeout is None else timeout
-        self._stop_deadline = time.monotonic() + grace
+        self._stop_deadline = self.clock.monotonic() + grace
         self._claims_stopped.set()
         self._stopping.set()
         self._outcomes.put(_WAKE)
@@ -340,7 +341,7 @@ class Processor:
     def stop_now(self) -> None:
         """Stop and requeue whatever is still running without waiting."""
         self.stop(0.0)
-        self._stop_deadline = time.monotonic()
+        self._stop_deadline = self.clock.monotonic()
         self._outcomes.put(_WAKE)
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -365,6 +366,7 @@ class Processor:
         A runner retired because its handler ignored its cancellation is not waited for: Python
         cannot end a thread, so it lives (as a daemon) until that handler returns.
         """
+        # A real wait on real threads, so measured in real time whatever clock is injected.
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread is threading.current_thread() or thread in self._abandoned:
@@ -450,12 +452,12 @@ class Processor:
                     if arm_at == math.inf and not self._armed.is_set():
                         # Quick handlers finish before a waiter would help: arm it only when
                         # nothing came back for ARM_DELAY_SECONDS (its wake-up costs the GIL).
-                        arm_at = time.monotonic() + ARM_DELAY_SECONDS
+                        arm_at = self.clock.monotonic() + ARM_DELAY_SECONDS
                 timeout = self.config.idle_poll_interval
                 if stopping:
-                    timeout = max(0.0, min(timeout, self._stop_deadline - time.monotonic()))
+                    timeout = max(0.0, min(timeout, self._stop_deadline - self.clock.monotonic()))
                 queued = self._work.waiting_since()
-                now = time.monotonic()
+                now = self.clock.monotonic()
                 stall = math.inf if queued is None else queued + STALL_SECONDS - now
                 arm = arm_at - now
                 if min(stall, arm) < timeout:
@@ -476,7 +478,7 @@ class Processor:
                     self._coalesce(unacked)
             else:
                 self._collect(unacked, None)
-            if stopping and self._inflight and time.monotonic() >= self._stop_deadline:
+            if stopping and self._inflight and self.clock.monotonic() >= self._stop_deadline:
                 self._requeue_unfinished(unacked)
             arm_at = math.inf
             try:
@@ -486,7 +488,7 @@ class Processor:
                 log.warning("processor: Redis unavailable (%s); retrying in %.2fs", exc, delay)
                 self._mark_resent(unacked)
                 self._drop_expired(unacked)
-                if stopping and time.monotonic() >= self._stop_deadline:
+                if stopping and self.clock.monotonic() >= self._stop_deadline:
                     # Nothing more can be written; the tasks stay active in Redis and are
                     # recovered by any server once their leases run out.
                     for ack in unacked:
@@ -865,7 +867,7 @@ class Processor:
     def _run_jobs(self, runner: _Runner) -> None:
         work = self._work
         finish = self._finish
-        clock = time.monotonic
+        clock = self.clock.monotonic
         while True:
             job = work.get()
             if job is None:
