@@ -36,206 +36,48 @@ Design, built for throughput without changing a single key or state of asynq's p
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import inspect
 import logging
 import math
 import queue as queue_module
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from queuecore.clock import Clock
 from queuecore.errors import MalformedDataError, QueueCoreError, RedisUnavailableError
 from queuecore.handlers import (
     DeadlineExceededError,
-    Handler,
     HandlerNotFoundError,
     HandlerTask,
     LeaseExpiredError,
     ServeMux,
     TaskCanceledError,
-    error_text,
 )
 from queuecore.messages import TaskMessage
-from queuecore.rdb.worker import AckNotFoundError, DoneEntry, WorkerStore
+from queuecore.rdb.worker import WorkerStore
+from queuecore.server.acks import Ack, Decider, add_acks, drop_expired, mark_resent, settle
 from queuecore.server.component import Backoff
 from queuecore.server.config import ServerConfig
-from queuecore.server.policy import (
-    default_retry_delay,
-    delay_seconds,
-    failure_action,
-    processing_deadline,
-    queue_order,
-)
+from queuecore.server.jobs import FAST_HANDLER_SECONDS, Job, ShutdownRequeue, WorkQueue
+from queuecore.server.policy import processing_deadline, queue_order
+from queuecore.server.runners import HandlerRunners
+
+# Older names, kept for callers that imported them from here.
+Ack = Ack
+_WorkQueue = WorkQueue
+
+__all__ = ["FAST_HANDLER_SECONDS", "Job", "Processor", "ShutdownRequeue"]
 
 log = logging.getLogger("queuecore.server.processor")
 
 _WAKE = object()  # an outcome-queue item that only wakes the I/O thread
 # A turn waits this long for the other running handlers to finish (one round trip for all).
 COALESCE_SECONDS = 0.0005
-# Handlers quicker than this on average run back to back on one awake runner thread...
-FAST_HANDLER_SECONDS = 0.001
-# ...and a queued job that waited this long wakes runners for every queued job.
+# A queued job that waited this long wakes runners for every queued job (see WorkQueue).
 STALL_SECONDS = 0.001
 # While held tasks run and the queues looked empty, the waiters are armed after this long.
 ARM_DELAY_SECONDS = 0.002
-
-
-class ShutdownRequeue(QueueCoreError):
-    def __init__(self) -> None:
-        super().__init__("requeued at shutdown")
-
-
-class Job:
-    """One claimed task while this server holds it."""
-
-    __slots__ = (
-        "atask",
-        "deadline",
-        "finished",
-        "handler",
-        "lease_expiry",
-        "msg",
-        "runner",
-        "started",
-        "task",
-    )
-
-    def __init__(
-        self,
-        msg: TaskMessage,
-        task: HandlerTask,
-        handler: Handler | None,
-        started: float,
-        deadline: float,
-        lease_expiry: float,
-    ) -> None:
-        self.msg = msg
-        self.task = task
-        self.handler = handler
-        self.started = started
-        self.deadline = deadline
-        self.lease_expiry = lease_expiry
-        self.finished = False
-        self.runner: _Runner | None = None
-        self.atask: asyncio.Task[Any] | None = None
-
-
-class _Runner:
-    __slots__ = ("retired", "thread")
-
-    def __init__(self) -> None:
-        self.retired = False
-        self.thread: threading.Thread | None = None
-
-
-class _Ack:
-    """A decided outcome waiting to be written.
-
-    ``kind`` is done, complete, retry, archive, requeue, or drop (lease expired: write nothing).
-    ``resent`` marks an ack sent before without a definite reply: it may have been applied, so a
-    NOT FOUND for it is expected, not news.
-    """
-
-    __slots__ = ("error", "is_failure", "job", "kind", "resent", "retry_at")
-
-    def __init__(
-        self,
-        job: Job,
-        kind: str,
-        error: str = "",
-        retry_at: float = 0.0,
-        is_failure: bool = True,
-    ) -> None:
-        self.job = job
-        self.kind = kind
-        self.error = error
-        self.retry_at = retry_at
-        self.is_failure = is_failure
-        self.resent = False
-
-
-class _WorkQueue:
-    """Claimed jobs waiting for a runner thread; wakes only the runners the jobs need.
-
-    Waking a thread per job costs more than a quick handler itself (a futex wake, then a fight
-    for the GIL), so while recent handlers have been quick (``average`` below
-    FAST_HANDLER_SECONDS) a batch wakes one runner — the one that slept last, whose stack is
-    still warm — and it runs the jobs back to back. Nothing waits on that guess for long: the
-    I/O thread calls :meth:`unstick` once a job has waited STALL_SECONDS, which wakes a runner
-    for every queued job (a slow handler is holding the awake ones). While handlers are slow on
-    average, every job gets its own runner at once.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._jobs: collections.deque[Job | None] = collections.deque()
-        self._mutex = threading.Lock()
-        self._sleepers: list[threading.Lock] = []  # one held lock per sleeping runner, LIFO
-        self._awake = 0  # runner threads not sleeping (running a job, or about to take one)
-        self._since = 0.0  # when the oldest waiting job was queued (monotonic)
-        self.average = 0.0  # running average of handler durations, seconds
-
-    def put_many(self, jobs: list[Job]) -> None:
-        with self._mutex:
-            if not self._jobs:
-                self._since = self._clock.monotonic()
-            self._jobs.extend(jobs)
-            if self.average < FAST_HANDLER_SECONDS:
-                self._wake(0 if self._awake else 1)
-            else:
-                self._wake(len(jobs))
-
-    def get(self) -> Job | None:
-        while True:
-            with self._mutex:
-                if self._jobs:
-                    job = self._jobs.popleft()
-                    if self._jobs:
-                        self._since = self._clock.monotonic()
-                    return job
-                sleeper = threading.Lock()
-                sleeper.acquire()
-                self._sleepers.append(sleeper)
-                self._awake -= 1
-            sleeper.acquire()  # until _wake releases it
-
-    def _wake(self, count: int) -> None:
-        # Called with the mutex held. A woken runner counts as awake from here on.
-        sleepers = self._sleepers
-        for _ in range(min(count, len(sleepers))):
-            self._awake += 1
-            sleepers.pop().release()
-
-    def waiting_since(self) -> float | None:
-        """When the oldest queued job was queued, or None when nothing waits."""
-        return self._since if self._jobs else None
-
-    def unstick(self) -> None:
-        """Wake a sleeping runner for every queued job (the awake ones are held up)."""
-        with self._mutex:
-            self._since = self._clock.monotonic()
-            self._wake(len(self._jobs))
-
-    def close(self, runners: int) -> None:
-        """Tell ``runners`` runner threads to exit."""
-        with self._mutex:
-            self._jobs.extend([None] * runners)
-            self._wake(len(self._sleepers))
-
-    def record(self, seconds: float) -> None:
-        self.average += (seconds - self.average) * 0.2
-
-    def add_runner(self) -> None:
-        with self._mutex:
-            self._awake += 1
-
-    def remove_runner(self) -> None:
-        with self._mutex:
-            self._awake -= 1
 
 
 class Processor:
@@ -257,13 +99,11 @@ class Processor:
         self.queues = dict(config.queues)
         self.concurrency = config.concurrency
         self.claim_batch = config.claim_batch or config.concurrency
-        self.retry_delay = config.retry_delay or default_retry_delay
-        self.is_failure = config.is_failure or (lambda _error: True)
+        self._decider = Decider(config, clock)
         self.processed = 0  # outcomes acknowledged; read by benchmarks and the banner
 
         self._inflight: dict[str, Job] = {}
         self._outcomes: queue_module.SimpleQueue[Any] = queue_module.SimpleQueue()
-        self._work = _WorkQueue(clock)
         self._finish_lock = threading.Lock()
         # Held tasks whose handler has not finished yet (guarded by _finish_lock); while the I/O
         # thread coalesces, the one that brings it to zero releases _all_finished.
@@ -271,9 +111,6 @@ class Processor:
         self._coalescing = False
         self._all_finished = threading.Lock()
         self._all_finished.acquire()
-        self._runners: list[_Runner] = []
-        self._async_loop: asyncio.AbstractEventLoop | None = None
-        self._async_lock = threading.Lock()
         self._paused: set[str] = set()
         self._broken_logged: dict[str, float] = {}  # queue -> when its foreign key type was logged
 
@@ -290,7 +127,8 @@ class Processor:
         self._watch_wake = threading.Event()
         self._watch_next = math.inf
         self._threads: list[threading.Thread] = []
-        self._abandoned: set[threading.Thread] = set()
+        self._handlers = HandlerRunners(clock, self._thread, self._finish)
+        self._work = self._handlers.work
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -300,7 +138,7 @@ class Processor:
         self._started = True
         self._burst = burst
         for _ in range(self.concurrency):
-            self._spawn_runner()
+            self._handlers.spawn_runner()
         self._thread("queuecore-processor", self._loop)
         self._thread("queuecore-watchdog", self._watchdog_main)
         if self.config.block_for_tasks and not burst:
@@ -354,10 +192,7 @@ class Processor:
 
     def close(self) -> None:
         """Release the runner threads and the async loop after the loop has exited."""
-        self._work.close(len(self._runners))
-        loop = self._async_loop
-        if loop is not None:
-            loop.call_soon_threadsafe(loop.stop)
+        self._handlers.close()
         self._watch_wake.set()
 
     def join(self, timeout: float) -> None:
@@ -369,7 +204,7 @@ class Processor:
         # A real wait on real threads, so measured in real time whatever clock is injected.
         deadline = time.monotonic() + timeout
         for thread in self._threads:
-            if thread is threading.current_thread() or thread in self._abandoned:
+            if thread is threading.current_thread() or thread in self._handlers.abandoned:
                 continue
             thread.join(max(0.0, deadline - time.monotonic()))
 
@@ -410,7 +245,7 @@ class Processor:
             self._watch_wake.set()
 
     def _run_loop(self) -> None:
-        unacked: list[_Ack] = []
+        unacked: list[Ack] = []
         idle = False
         arm_at = math.inf  # when to arm the waiters, while held tasks run and the queues are empty
         backoff = Backoff(first=0.05, cap=2.0)
@@ -486,7 +321,7 @@ class Processor:
             except RedisUnavailableError as exc:
                 delay = backoff.next_delay()
                 log.warning("processor: Redis unavailable (%s); retrying in %.2fs", exc, delay)
-                self._mark_resent(unacked)
+                mark_resent(unacked)
                 self._drop_expired(unacked)
                 if stopping and self.clock.monotonic() >= self._stop_deadline:
                     # Nothing more can be written; the tasks stay active in Redis and are
@@ -503,7 +338,7 @@ class Processor:
                 # unwritten outcomes stay queued and the tasks stay leased in Redis.
                 delay = backoff.next_delay()
                 log.exception("processor: turn failed; retrying in %.2fs", delay)
-                self._mark_resent(unacked)
+                mark_resent(unacked)
                 self._drop_expired(unacked)
                 time.sleep(delay)
                 continue
@@ -547,7 +382,7 @@ class Processor:
             return False
         return self._dispatch(qname, msgs, self.clock.now(), lease_expiry) >= asked
 
-    def _coalesce(self, unacked: list[_Ack]) -> None:
+    def _coalesce(self, unacked: list[Ack]) -> None:
         """Give the other running handlers a moment to finish, so one turn serves them all.
 
         A turn costs a round trip whatever it carries; quick handlers finishing a few hundred
@@ -569,7 +404,7 @@ class Processor:
         if self._collect(unacked, None) is _WAKE:
             self._outcomes.put(_WAKE)  # not ours to swallow: the loop looks at it next
 
-    def _collect(self, unacked: list[_Ack], timeout: float | None) -> object:
+    def _collect(self, unacked: list[Ack], timeout: float | None) -> object:
         """Turn finished handlers into decided acks; with a timeout, block for the first one.
 
         Returns the first item taken when blocking (``_WAKE``, an outcome), or None on timeout.
@@ -582,16 +417,16 @@ class Processor:
             except queue_module.Empty:
                 return None
             if first is not _WAKE:
-                unacked.append(self._decide(*first))  # type: ignore[misc]
+                unacked.append(self._decider.decide(*first))  # type: ignore[misc]
         while True:
             try:
                 item = outcomes.get_nowait()
             except queue_module.Empty:
                 return first
             if item is not _WAKE:
-                unacked.append(self._decide(*item))
+                unacked.append(self._decider.decide(*item))
 
-    def _turn(self, unacked: list[_Ack]) -> tuple[int, int]:
+    def _turn(self, unacked: list[Ack]) -> tuple[int, int]:
         """One pipeline: write the acks, claim for the free slots. Returns (claimed, asked)."""
         now = self.clock.now()
         self._drop_expired(unacked, now)
@@ -602,48 +437,14 @@ class Processor:
             asked = min(free, self.claim_batch)
             order = queue_order(self.queues, self.config.strict_priority)
         batch = self.store.batch()
-        plan: list[tuple[int, list[_Ack]]] = []
-        done_by_queue: dict[str, list[_Ack]] = {}
-        for ack in unacked:
-            msg = ack.job.msg
-            if ack.kind == "done":
-                done_by_queue.setdefault(msg.queue, []).append(ack)
-            elif ack.kind == "complete":
-                plan.append((batch.mark_complete(msg, now), [ack]))
-            elif ack.kind == "retry":
-                index = batch.retry(
-                    msg, ack.retry_at, ack.error, is_failure=ack.is_failure, now=now
-                )
-                plan.append((index, [ack]))
-            elif ack.kind == "archive":
-                plan.append((batch.archive(msg, ack.error, now), [ack]))
-            elif ack.kind == "requeue":
-                plan.append((batch.requeue(msg), [ack]))
-            else:
-                self._inflight.pop(msg.id, None)
-                log.warning("lease of task id=%s expired; leaving it to the recoverer", msg.id)
-        for qname, acks in done_by_queue.items():
-            entries = [DoneEntry(a.job.msg.id, a.job.msg.unique_key) for a in acks]
-            plan.append((batch.done(qname, entries, now), acks))
+        plan = add_acks(batch, unacked, self._inflight, now)
         lease_expiry = int(now) + self.config.lease_duration
         claim_index = batch.dequeue(order[0], lease_expiry, asked, now) if asked else -1
         if len(batch) == 0:
             return 0, 0
         results = batch.execute()
-        unwritten: list[_Ack] = []  # acks that met a lost link or a refusal: sent again
-        for index, acks in plan:
-            result = results[index]
-            errors = result if isinstance(result, list) else [result] * len(acks)
-            for ack, error in zip(acks, errors, strict=True):
-                if isinstance(error, RedisUnavailableError):
-                    ack.resent = True
-                    unwritten.append(ack)
-                    continue
-                self._inflight.pop(ack.job.msg.id, None)
-                if isinstance(error, QueueCoreError):
-                    self._log_ack_error(ack, error)
-                elif ack.kind != "requeue":
-                    self.processed += 1
+        unwritten, written = settle(plan, results, self._inflight)
+        self.processed += written
         unacked[:] = unwritten
         got = 0
         # On a Redis Cluster, a queue whose node is down must not stop the claim from the queues
@@ -686,52 +487,13 @@ class Processor:
 
         Logged once a minute per queue (the health findings report it too), not every turn.
         """
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now >= self._broken_logged.get(qname, -math.inf) + 60.0:
             self._broken_logged[qname] = now
             log.error("processor: cannot claim from queue %r: %s", qname, error)
 
-    @staticmethod
-    def _mark_resent(unacked: list[_Ack]) -> None:
-        for ack in unacked:
-            ack.resent = True
-
-    def _log_ack_error(self, ack: _Ack, error: QueueCoreError) -> None:
-        if isinstance(error, AckNotFoundError) and ack.resent:
-            # Most likely our earlier send was applied and only its reply was lost.
-            log.debug(
-                "re-sent %s of task id=%s queue=%s found nothing to do: %s",
-                ack.kind,
-                ack.job.msg.id,
-                ack.job.msg.queue,
-                error.detail,
-            )
-        elif isinstance(error, AckNotFoundError):
-            log.warning(
-                "could not %s task id=%s queue=%s: %s (another worker or the recoverer has it)",
-                ack.kind,
-                ack.job.msg.id,
-                ack.job.msg.queue,
-                error.detail,
-            )
-        else:
-            log.error("could not %s task id=%s: %s", ack.kind, ack.job.msg.id, error)
-
-    def _drop_expired(self, unacked: list[_Ack], now: float | None = None) -> None:
-        """Forget outcomes whose lease ran out: the task may belong to another worker now."""
-        now = self.clock.now() if now is None else now
-        keep = []
-        for ack in unacked:
-            if now < ack.job.lease_expiry:
-                keep.append(ack)
-            else:
-                self._inflight.pop(ack.job.msg.id, None)
-                log.warning(
-                    "lease of task id=%s expired before its outcome was written; "
-                    "leaving it to the recoverer",
-                    ack.job.msg.id,
-                )
-        unacked[:] = keep
+    def _drop_expired(self, unacked: list[Ack], now: float | None = None) -> None:
+        drop_expired(unacked, self._inflight, self.clock.now() if now is None else now)
 
     def _dispatch(
         self, qname: str, msgs: list[TaskMessage] | None, now: float, lease_expiry: float
@@ -756,7 +518,7 @@ class Processor:
             elif handler.is_async:
                 with self._finish_lock:
                     self._unfinished += 1
-                self._submit_async(job)
+                self._handlers.submit_async(job)
             else:
                 runnable.append(job)
             if deadline < watch_next:
@@ -768,39 +530,6 @@ class Processor:
                 self._unfinished += len(runnable)
             self._work.put_many(runnable)
         return len(msgs)
-
-    def _decide(self, job: Job, error: BaseException | None) -> _Ack:
-        """asynq's handleSucceededMessage / handleFailedMessage, decided once per outcome."""
-        msg = job.msg
-        if error is None:
-            return _Ack(job, "complete" if msg.retention > 0 else "done")
-        if isinstance(error, ShutdownRequeue):
-            return _Ack(job, "requeue")
-        if isinstance(error, LeaseExpiredError):
-            return _Ack(job, "drop")  # Go writes nothing once the lease is invalid
-        handler = self.config.error_handler
-        if handler is not None:
-            try:
-                handler(job.task, error)
-            except Exception:
-                log.exception("error handler failed for task id=%s", msg.id)
-        text = error_text(error)
-        action = failure_action(msg.retried, msg.retry, error)
-        if action != "retry":
-            if action == "archive":
-                log.warning("retry exhausted for task id=%s: %s", msg.id, text)
-            return _Ack(job, action, text)
-        try:
-            delay = delay_seconds(self.retry_delay(msg.retried, error, job.task))
-        except Exception:
-            log.exception("retry delay function failed; using asynq's default")
-            delay = delay_seconds(default_retry_delay(msg.retried))
-        is_failure = True
-        try:
-            is_failure = bool(self.is_failure(error))
-        except Exception:
-            log.exception("is_failure function failed; counting the error as a failure")
-        return _Ack(job, "retry", text, self.clock.now() + delay, is_failure)
 
     # -- finishing, abandoning ------------------------------------------------------------------
 
@@ -828,111 +557,15 @@ class Processor:
             job.finished = True
             self._one_finished()
         job.task._cancel(reason)
-        if job.atask is not None:
-            loop = self._async_loop
-            if loop is not None:
-                loop.call_soon_threadsafe(job.atask.cancel)
-        else:
-            runner = job.runner
-            if runner is not None and not runner.retired:
-                runner.retired = True
-                if runner.thread is not None:
-                    self._abandoned.add(runner.thread)
-                if not self._stopping.is_set():
-                    self._spawn_runner()
+        self._handlers.interrupt(job, replace=not self._stopping.is_set())
         self._outcomes.put((job, reason))
         return True
 
-    def _requeue_unfinished(self, unacked: list[_Ack]) -> None:
+    def _requeue_unfinished(self, unacked: list[Ack]) -> None:
         for job in list(self._inflight.values()):
             if self._abandon(job, ShutdownRequeue()):
                 log.warning("quitting worker; requeueing task id=%s", job.msg.id)
         self._collect(unacked, None)
-
-    # -- runners --------------------------------------------------------------------------------
-
-    def _spawn_runner(self) -> None:
-        runner = _Runner()
-        self._runners = [r for r in self._runners if not r.retired] + [runner]
-        runner.thread = self._thread("queuecore-runner", self._runner_main, runner)
-
-    def _runner_main(self, runner: _Runner) -> None:
-        work = self._work
-        work.add_runner()
-        try:
-            self._run_jobs(runner)
-        finally:
-            work.remove_runner()
-
-    def _run_jobs(self, runner: _Runner) -> None:
-        work = self._work
-        finish = self._finish
-        clock = self.clock.monotonic
-        while True:
-            job = work.get()
-            if job is None:
-                return
-            if job.finished:
-                continue
-            job.runner = runner
-            error: BaseException | None = None
-            started = clock()
-            try:
-                result = job.handler.fn(job.task)  # type: ignore[union-attr]
-                if inspect.iscoroutine(result):
-                    self._run_coroutine(job, result)
-            except BaseException as exc:  # a handler's SystemExit is Go's panic: caught, reported
-                error = exc
-            work.record(clock() - started)
-            job.runner = None
-            finish(job, error)
-            if runner.retired:
-                return
-
-    def _run_coroutine(self, job: Job, coro: Coroutine[Any, Any, Any]) -> None:
-        loop = self._ensure_async_loop()
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
-        while not future.done():
-            try:
-                future.result(timeout=0.5)
-            except TimeoutError:
-                if job.finished:
-                    future.cancel()
-                    return
-        future.result()
-
-    def _ensure_async_loop(self) -> asyncio.AbstractEventLoop:
-        with self._async_lock:
-            if self._async_loop is None:
-                loop = asyncio.new_event_loop()
-                self._thread("queuecore-asyncio", loop.run_forever)
-                self._async_loop = loop
-            return self._async_loop
-
-    def _submit_async(self, job: Job) -> None:
-        loop = self._ensure_async_loop()
-        loop.call_soon_threadsafe(self._start_async, job)
-
-    def _start_async(self, job: Job) -> None:
-        if job.finished:
-            return
-        try:
-            coro = job.handler.fn(job.task)  # type: ignore[union-attr]
-        except BaseException as exc:
-            self._finish(job, exc)
-            return
-        atask = asyncio.ensure_future(coro)
-        job.atask = atask
-
-        def done(fut: asyncio.Future[Any]) -> None:
-            if fut.cancelled():
-                self._finish(job, TaskCanceledError())
-            else:
-                self._finish(job, fut.exception())
-
-        atask.add_done_callback(done)
-        if job.finished:  # abandoned between the check above and job.atask being set
-            atask.cancel()
 
     # -- the watchdog ---------------------------------------------------------------------------
 

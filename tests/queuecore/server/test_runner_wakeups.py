@@ -8,7 +8,7 @@ import threading
 from queuecore import keys
 from queuecore.clock import SYSTEM_CLOCK
 from queuecore.handlers import ServeMux
-from queuecore.server.processor import FAST_HANDLER_SECONDS, _WorkQueue
+from queuecore.server.jobs import FAST_HANDLER_SECONDS, WorkQueue
 from tests.support.factories import seed_task
 
 
@@ -31,7 +31,7 @@ def test_blocking_handlers_all_run_at_once_although_recent_handlers_were_quick(b
     assert redis_client.get(keys.processed_total_key("later")) == b"4"
 
 
-def sleeping_runners(work: _WorkQueue, count: int) -> list[threading.Lock]:
+def sleeping_runners(work: WorkQueue, count: int) -> list[threading.Lock]:
     """Stand-ins for runner threads asleep in get(): one held lock each."""
     locks = [threading.Lock() for _ in range(count)]
     for lock in locks:
@@ -41,7 +41,7 @@ def sleeping_runners(work: _WorkQueue, count: int) -> list[threading.Lock]:
 
 
 def test_a_batch_of_quick_jobs_wakes_only_the_runner_that_slept_last():
-    work = _WorkQueue(SYSTEM_CLOCK)
+    work = WorkQueue(SYSTEM_CLOCK)
     locks = sleeping_runners(work, 3)
 
     work.put_many(["a", "b"])  # type: ignore[list-item]
@@ -51,7 +51,7 @@ def test_a_batch_of_quick_jobs_wakes_only_the_runner_that_slept_last():
 
 
 def test_jobs_left_waiting_wake_a_runner_each_when_unstuck():
-    work = _WorkQueue(SYSTEM_CLOCK)
+    work = WorkQueue(SYSTEM_CLOCK)
     locks = sleeping_runners(work, 3)
     work.put_many(["a", "b"])  # type: ignore[list-item]
 
@@ -61,7 +61,7 @@ def test_jobs_left_waiting_wake_a_runner_each_when_unstuck():
 
 
 def test_queued_jobs_go_to_the_awake_runner_without_waking_another():
-    work = _WorkQueue(SYSTEM_CLOCK)
+    work = WorkQueue(SYSTEM_CLOCK)
     locks = sleeping_runners(work, 2)
     work.add_runner()  # one runner is busy with a quick job
 
@@ -72,7 +72,7 @@ def test_queued_jobs_go_to_the_awake_runner_without_waking_another():
 
 
 def test_slow_handlers_on_average_get_a_runner_per_job():
-    work = _WorkQueue(SYSTEM_CLOCK)
+    work = WorkQueue(SYSTEM_CLOCK)
     work.record(FAST_HANDLER_SECONDS * 50)  # the running average says: slow handlers
     locks = sleeping_runners(work, 3)
 
