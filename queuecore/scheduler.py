@@ -30,8 +30,6 @@ its claim may have expired and another scheduler may already have enqueued it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import os
@@ -39,28 +37,34 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-from google.protobuf.message import DecodeError
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from queuecore.client import Client, EnqueueOptions, Task
+from queuecore.client import Client, Task
 from queuecore.clock import SYSTEM_CLOCK, Clock
-from queuecore.errors import InvalidArgumentError, MalformedDataError, QueueCoreError
-from queuecore.messages import GO_ZERO_TIME_SECONDS, SchedulerEnqueueEvent, SchedulerEntry
+from queuecore.errors import InvalidArgumentError, QueueCoreError
 from queuecore.options import (
-    OPTION_NAMES,
     format_duration,
-    format_options,
-    normalize_options,
-    parse_duration_ns,
 )
 from queuecore.rdb.scheduler import SchedulerStore
 from queuecore.rdb.settings import RedisSettings
+from queuecore.schedule_entries import (
+    EntryState,
+    SchedulerEntrySpec,
+    decode_enqueue_event,
+    decode_entry,
+    encode_enqueue_event,
+    encode_entry,
+)
+from queuecore.schedules import (
+    CronSchedule,
+    EverySchedule,
+    Schedule,
+    next_run,
+    parse_schedule,
+    time_zone,
+)
 
 __all__ = [
     "CronSchedule",
@@ -81,299 +85,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("queuecore.scheduler")
-
-# robfig/cron's descriptors, as five-field expressions.
-DESCRIPTORS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_SECOND_NS = 1_000_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-# --- schedules: pure ------------------------------------------------------------------------
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidArgumentError(f"unknown time zone {name!r}") from exc
-
-
-@dataclass(frozen=True, kw_only=True)
-class CronSchedule:
-    """A five-field cron expression evaluated in an IANA time zone."""
-
-    expression: str
-    timezone: str = "UTC"
-
-    def next_after(self, after: float) -> float:
-        """The first matching minute strictly after ``after`` (Unix seconds), as Unix seconds."""
-        start = datetime.fromtimestamp(math.floor(after), _zone(self.timezone))
-        following: datetime = croniter(self.expression, start).get_next(datetime)
-        return following.timestamp()
-
-
-@dataclass(frozen=True, kw_only=True)
-class EverySchedule:
-    """``@every <duration>``: whole seconds (at least 1, as robfig/cron), aligned to the epoch."""
-
-    interval: int
-
-    def next_after(self, after: float) -> float:
-        return float((math.floor(after) // self.interval + 1) * self.interval)
-
-
-Schedule = CronSchedule | EverySchedule
-
-
-def _split_zone(spec: str) -> tuple[str | None, str]:
-    """robfig/cron's ``CRON_TZ=<zone> `` / ``TZ=<zone> `` prefix, split off."""
-    if spec.startswith(("CRON_TZ=", "TZ=")):
-        head, _, rest = spec.partition(" ")
-        return head.partition("=")[2], rest.strip()
-    return None, spec
-
-
-def parse_schedule(spec: str, *, timezone: str = "UTC") -> Schedule:
-    """Read a spec; ``timezone`` applies when the spec carries no ``CRON_TZ=`` of its own."""
-    if not isinstance(spec, str) or not spec.strip():
-        raise InvalidArgumentError(f"cron spec must be a non-blank string, got {spec!r}")
-    own_zone, body = _split_zone(spec.strip())
-    zone = own_zone or timezone
-    _zone(zone)
-    if body.startswith("@every "):
-        text = body.removeprefix("@every ").strip()
-        ns = parse_duration_ns(text)
-        # robfig/cron: under a second counts as one second; otherwise whole seconds.
-        return EverySchedule(interval=max(1, ns // _SECOND_NS))
-    expression = DESCRIPTORS.get(body, body)
-    if expression.startswith("@"):
-        raise InvalidArgumentError(f"unrecognized descriptor {body!r} in cron spec {spec!r}")
-    if len(expression.split()) != 5 or not croniter.is_valid(expression):
-        raise InvalidArgumentError(
-            f"invalid cron spec {spec!r}: expected 5 fields (minute hour day month weekday), "
-            "a descriptor such as @daily, or @every <duration>"
-        )
-    return CronSchedule(expression=expression, timezone=zone)
-
-
-def next_run(spec: str, after: float, *, timezone: str = "UTC") -> float:
-    """When ``spec`` next fires strictly after ``after`` (both Unix seconds)."""
-    return parse_schedule(spec, timezone=timezone).next_after(after)
-
-
-# --- entries --------------------------------------------------------------------------------
-
-
-def _payload_from_setting(value: Any) -> bytes | None:
-    """bytes as they are, str as UTF-8, anything else JSON-encoded compactly; None is nil."""
-    if value is None:
-        return None
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"payload cannot be encoded as JSON: {exc}") from exc
-
-
-_SETTING_KEYS = {"cron", "spec", "task", "type", "payload", "options", "timezone"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class SchedulerEntrySpec:
-    """One periodic task: when (``spec``), what (``task``), how (``options``, Client keywords).
-
-    ``options`` lay over the task's own options when enqueuing, as ``Client.enqueue`` does; they
-    accept seconds, timedeltas or Go duration text for durations (normalized on creation).
-    ``timezone`` (an IANA name) applies to cron specs without ``CRON_TZ=``; ``None`` means the
-    scheduler's. A cron spec with a timezone is written to Redis as ``CRON_TZ=<zone> <spec>``.
-    """
-
-    spec: str
-    task: Task
-    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    timezone: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.task, Task):
-            raise InvalidArgumentError(f"expected a Task, got {type(self.task).__name__}")
-        object.__setattr__(self, "options", normalize_options(self.options))
-        if self.timezone is not None:
-            _zone(self.timezone)
-        parse_schedule(self.spec, timezone=self.timezone or "UTC")
-        # The Client's own checks (unique >= 1 s, non-blank queue, ...) fail here, not at a tick.
-        self.task.with_options(**self.effective_options())
-
-    @classmethod
-    def from_setting(cls, item: Mapping[str, Any]) -> SchedulerEntrySpec:
-        """One item of ``QUEUECORE["SCHEDULE"]``.
-
-        ``{"cron": "*/5 * * * *", "task": "report:generate", "payload": {...} | "text" | b"...",
-        "options": {"queue": "low", "max_retry": 3, "timeout": 120, ...},
-        "timezone": "Europe/Berlin"}``. ``spec``/``type`` are accepted for ``cron``/``task``.
-        """
-        if not isinstance(item, Mapping):
-            raise InvalidArgumentError(f"a schedule entry must be a dict, got {item!r}")
-        unknown = sorted(set(item) - _SETTING_KEYS)
-        if unknown:
-            raise InvalidArgumentError(
-                f"unknown key(s) {', '.join(unknown)} in schedule entry {dict(item)!r}; "
-                "known: cron, task, payload, options, timezone"
-            )
-        spec = item.get("cron", item.get("spec"))
-        task_type = item.get("task", item.get("type"))
-        if not isinstance(spec, str) or not spec.strip():
-            raise InvalidArgumentError(f"schedule entry needs a 'cron' spec: {dict(item)!r}")
-        if not isinstance(task_type, str) or not task_type.strip():
-            raise InvalidArgumentError(f"schedule entry needs a 'task' type: {dict(item)!r}")
-        options = item.get("options") or {}
-        if not isinstance(options, Mapping):
-            raise InvalidArgumentError(f"schedule entry 'options' must be a dict: {dict(item)!r}")
-        timezone = item.get("timezone")
-        if timezone is not None and not isinstance(timezone, str):
-            raise InvalidArgumentError(f"schedule entry 'timezone' must be a string: {timezone!r}")
-        return cls(
-            spec=spec.strip(),
-            task=Task(task_type, _payload_from_setting(item.get("payload"))),
-            options=options,
-            timezone=timezone or None,
-        )
-
-    def effective_options(self) -> dict[str, Any]:
-        """The task's own options with ``options`` laid over them (what an enqueue uses)."""
-        merged = EnqueueOptions(**self.options).over(self.task.options())
-        values = {name: getattr(merged, name) for name in OPTION_NAMES}
-        return normalize_options(values)
-
-    def written_spec(self) -> str:
-        """The spec as written to Redis: with ``CRON_TZ=`` when this entry names a zone."""
-        own_zone, body = _split_zone(self.spec)
-        if self.timezone and own_zone is None and not body.startswith("@every "):
-            return f"CRON_TZ={self.timezone} {self.spec}"
-        return self.spec
-
-    def schedule(self, default_timezone: str = "UTC") -> Schedule:
-        return parse_schedule(self.spec, timezone=self.timezone or default_timezone)
-
-    def option_strings(self) -> list[str]:
-        """The options as Go writes them in ``SchedulerEntry.enqueue_options``."""
-        return format_options(self.effective_options())
-
-    def identity(self, default_timezone: str = "UTC") -> str:
-        """A hash that is the same for the same entry in every process (the tick-claim name)."""
-        schedule = self.schedule(default_timezone)
-        zone = schedule.timezone if isinstance(schedule, CronSchedule) else ""
-        payload = self.task.payload
-        material = json.dumps(
-            [
-                self.written_spec(),
-                zone,
-                self.task.type,
-                None if payload is None else payload.hex(),
-                self.option_strings(),
-            ],
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
-
-
-@dataclass(frozen=True, kw_only=True)
-class EntryState:
-    """A snapshot of one registered entry, as the scheduler writes it to Redis."""
-
-    id: str
-    spec: str
-    task_type: str
-    payload: bytes | None
-    options: tuple[str, ...]
-    identity: str
-    next_run: datetime | None
-    prev_run: datetime | None
-
-
-def _timestamp(unix: float | None) -> Timestamp:
-    """A protobuf Timestamp; ``None`` is Go's zero time, written explicitly as asynq does."""
-    if unix is None:
-        return Timestamp(seconds=GO_ZERO_TIME_SECONDS, nanos=0)
-    # A float of Unix seconds is exact to about 0.2 µs today: keep whole microseconds, not noise.
-    micros = round(unix * 1_000_000)
-    seconds, micro_part = divmod(micros, 1_000_000)
-    return Timestamp(seconds=seconds, nanos=micro_part * 1000)
-
-
-def _unix(when: datetime | None) -> float | None:
-    return None if when is None else when.timestamp()
-
-
-def encode_entry(entry: EntryState) -> bytes:
-    """The SchedulerEntry protobuf Go's Inspector reads (spec §3.3)."""
-    message = SchedulerEntry(
-        id=entry.id,
-        spec=entry.spec,
-        task_type=entry.task_type,
-        task_payload=entry.payload or b"",
-        enqueue_options=list(entry.options),
-        next_enqueue_time=_timestamp(_unix(entry.next_run)),
-        prev_enqueue_time=_timestamp(_unix(entry.prev_run)),
-    )
-    return message.SerializeToString(deterministic=True)
-
-
-def encode_enqueue_event(task_id: str, enqueued_at: float) -> bytes:
-    """The SchedulerEnqueueEvent protobuf stored as a history member (spec §3.3)."""
-    event = SchedulerEnqueueEvent(task_id=task_id, enqueue_time=_timestamp(enqueued_at))
-    return event.SerializeToString(deterministic=True)
-
-
-def _from_timestamp(ts: Timestamp) -> datetime | None:
-    if ts.seconds == GO_ZERO_TIME_SECONDS and ts.nanos == 0:
-        return None
-    try:
-        return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
-    except OverflowError:
-        return None  # outside datetime's years 1..9999: nothing asynq writes
-
-
-def decode_entry(blob: bytes, *, identity: str = "") -> EntryState:
-    """A SchedulerEntry protobuf (ours or Go's) back as an EntryState; Go's zero time is None.
-
-    Raises MalformedDataError for bytes that are not a SchedulerEntry.
-    """
-    message = SchedulerEntry()
-    try:
-        message.ParseFromString(blob)
-    except DecodeError as exc:
-        raise MalformedDataError("scheduler entry", f"undecodable SchedulerEntry: {exc}") from exc
-    return EntryState(
-        id=message.id,
-        spec=message.spec,
-        task_type=message.task_type,
-        payload=bytes(message.task_payload) or None,
-        options=tuple(message.enqueue_options),
-        identity=identity,
-        next_run=_from_timestamp(message.next_enqueue_time),
-        prev_run=_from_timestamp(message.prev_enqueue_time),
-    )
-
-
-def decode_enqueue_event(blob: bytes) -> tuple[str, datetime | None]:
-    """A SchedulerEnqueueEvent protobuf back as (task id, enqueue time)."""
-    event = SchedulerEnqueueEvent()
-    try:
-        event.ParseFromString(blob)
-    except DecodeError as exc:
-        raise MalformedDataError("scheduler history", f"undecodable event: {exc}") from exc
-    return event.task_id, _from_timestamp(event.enqueue_time)
 
 
 @dataclass(kw_only=True)
@@ -421,7 +132,7 @@ class SchedulerConfig:
             raise InvalidArgumentError("tick_claim_ttl must be at least 1 second")
         if self.max_sleep <= 0:
             raise InvalidArgumentError("max_sleep must be positive")
-        _zone(self.timezone)
+        time_zone(self.timezone)
 
 
 Outcome = Literal["enqueued", "claimed_elsewhere", "late", "failed"]

@@ -9,19 +9,16 @@ import pytest
 from queuecore.client import Task
 from queuecore.errors import InvalidArgumentError, MalformedDataError
 from queuecore.messages import GO_ZERO_TIME_SECONDS, SchedulerEnqueueEvent, SchedulerEntry
-from queuecore.scheduler import (
-    CronSchedule,
+from queuecore.schedule_entries import (
     EntryState,
-    EverySchedule,
-    SchedulerConfig,
     SchedulerEntrySpec,
     decode_enqueue_event,
     decode_entry,
     encode_enqueue_event,
     encode_entry,
-    next_run,
-    parse_schedule,
 )
+from queuecore.scheduler import SchedulerConfig
+from queuecore.schedules import CronSchedule, EverySchedule, next_run, parse_schedule
 
 
 def utc(*parts: int) -> datetime:
