@@ -34,13 +34,12 @@ from queuecore.messages import (
     ServerInfo,
     TaskMessage,
     WorkerInfo,
-    decode_task_message,
     encode_task_message,
 )
-from queuecore.names import decode_name
 from queuecore.rdb import poison
 from queuecore.rdb.base import redis_errors
 from queuecore.rdb.failover import is_transient
+from queuecore.rdb.maintenance import MaintenanceStore
 from queuecore.rdb.wire import HotConnection, direct_client, send_commands
 
 log = logging.getLogger("queuecore.rdb.worker")
@@ -49,7 +48,6 @@ MAX_INT64 = 9223372036854775807
 STATS_TTL_SECONDS = 90 * 24 * 60 * 60
 ARCHIVE_MAX_SIZE = 10_000
 ARCHIVE_MAX_AGE_SECONDS = 90 * 24 * 60 * 60
-AGGREGATION_SET_TIMEOUT_SECONDS = 120
 
 # done.lua codes (per task), Go's three NOT FOUND steps told apart for the log.
 _DONE_CODES = {0: "not in active", -1: "not in lease", -2: "task hash missing"}
@@ -387,7 +385,7 @@ class CancelSubscription:
             self._pubsub.close()
 
 
-class WorkerStore(poison.QuarantineStore):
+class WorkerStore(MaintenanceStore):
     """The Redis side of a worker server (spec §4.2-4.3)."""
 
     @classmethod
@@ -570,112 +568,3 @@ class WorkerStore(poison.QuarantineStore):
 
     def subscribe_cancel(self) -> CancelSubscription:
         return CancelSubscription(self.client)
-
-    # -- M1 forwarder, M2 recoverer, M3 janitor ---------------------------------------------------
-
-    def forward(self, queue: str, state: str, now: float) -> int:
-        """Move up to 100 due tasks from the ``scheduled`` or ``retry`` zset; returns the count."""
-        if state not in ("scheduled", "retry"):
-            raise ValueError(f"cannot forward from {state!r}")
-        taken, quarantined = self._run_queue_script(
-            "forward",
-            [keys.state_key(queue, state), keys.pending_key(queue), keys.archived_key(queue)],
-            [
-                int(now),
-                keys.task_key_prefix(queue),
-                int(now * 1_000_000_000),
-                keys.group_key_prefix(queue),
-            ],
-        )
-        self.poison.record_pairs(queue, quarantined, state)
-        return int(taken)
-
-    def list_lease_expired(
-        self, queue: str, cutoff: float, now: float | None = None
-    ) -> list[TaskMessage]:
-        """The active tasks whose lease expired before ``cutoff``; unreadable ones quarantined."""
-        now = time.time() if now is None else now
-        claimed, quarantined = self._run_queue_script(
-            "list_lease_expired",
-            [keys.lease_key(queue), keys.active_key(queue), keys.archived_key(queue)],
-            [int(cutoff), keys.task_key_prefix(queue), int(now)],
-        )
-        self.poison.record_pairs(queue, quarantined, "lease")
-        msgs, undecodable = poison.decode_pairs(queue, claimed, "lease recovery")
-        if undecodable:
-            self.quarantine(queue, undecodable, now)
-        return msgs
-
-    def delete_expired_completed(self, queue: str, now: float, batch_size: int = 100) -> int:
-        deleted = self.run(
-            "delete_expired_completed",
-            [keys.completed_key(queue)],
-            [int(now), keys.task_key_prefix(queue), int(batch_size)],
-        )
-        return int(deleted)
-
-    # -- M4 aggregation -------------------------------------------------------------------------
-
-    def group_names(self, queue: str) -> list[str]:
-        with redis_errors():
-            members = self.client.smembers(keys.all_groups(queue))
-        return sorted(decode_name(m) for m in members)
-
-    def aggregation_check(
-        self,
-        queue: str,
-        group: str,
-        set_id: str,
-        *,
-        max_size: int,
-        max_delay: int,
-        grace_period: int,
-        now: float,
-    ) -> bool:
-        staged = self.run(
-            "aggregation_check",
-            [
-                keys.group_key(queue, group),
-                keys.aggregation_set_key(queue, group, set_id),
-                keys.all_aggregation_sets(queue),
-                keys.all_groups(queue),
-            ],
-            [
-                int(max_size),
-                int(max_delay),
-                int(grace_period),
-                int(now) + AGGREGATION_SET_TIMEOUT_SECONDS,
-                int(now),
-                group,
-            ],
-        )
-        return int(staged) == 1
-
-    def read_aggregation_set(
-        self, queue: str, group: str, set_id: str
-    ) -> tuple[list[TaskMessage], int | None]:
-        """The staged messages and the set's deadline (Unix s, None when it has none)."""
-        set_key = keys.aggregation_set_key(queue, group, set_id)
-        reply = self.run(
-            "read_aggregation_set",
-            [set_key, keys.all_aggregation_sets(queue)],
-            [keys.task_key_prefix(queue)],
-        )
-        deadline = int(float(reply[0])) if reply and reply[0] is not None else None
-        msgs = []
-        for data in reply[1:]:
-            try:
-                msgs.append(decode_task_message(data, key=set_key))
-            except MalformedDataError as exc:
-                log.error("skipping undecodable aggregating task in %s: %s", queue, exc)
-        return msgs, deadline
-
-    def delete_aggregation_set(self, queue: str, group: str, set_id: str) -> None:
-        self.run(
-            "delete_aggregation_set",
-            [keys.aggregation_set_key(queue, group, set_id), keys.all_aggregation_sets(queue)],
-            [keys.task_key_prefix(queue)],
-        )
-
-    def reclaim_stale_aggregation_sets(self, queue: str, now: float) -> None:
-        self.run("reclaim_stale_aggregation_sets", [keys.all_aggregation_sets(queue)], [int(now)])
