@@ -77,7 +77,7 @@ class WorkQueue:
     """
 
     def __init__(self, clock: Clock) -> None:
-        self._clock = clock
+        self._monotonic = clock.monotonic
         self._jobs: collections.deque[Job | None] = collections.deque()
         self._mutex = threading.Lock()
         self._sleepers: list[threading.Lock] = []  # one held lock per sleeping runner, LIFO
@@ -88,7 +88,7 @@ class WorkQueue:
     def put_many(self, jobs: list[Job]) -> None:
         with self._mutex:
             if not self._jobs:
-                self._since = self._clock.monotonic()
+                self._since = self._monotonic()
             self._jobs.extend(jobs)
             if self.average < FAST_HANDLER_SECONDS:
                 self._wake(0 if self._awake else 1)
@@ -101,7 +101,7 @@ class WorkQueue:
                 if self._jobs:
                     job = self._jobs.popleft()
                     if self._jobs:
-                        self._since = self._clock.monotonic()
+                        self._since = self._monotonic()
                     return job
                 sleeper = threading.Lock()
                 sleeper.acquire()
@@ -123,7 +123,7 @@ class WorkQueue:
     def unstick(self) -> None:
         """Wake a sleeping runner for every queued job (the awake ones are held up)."""
         with self._mutex:
-            self._since = self._clock.monotonic()
+            self._since = self._monotonic()
             self._wake(len(self._jobs))
 
     def close(self, runners: int) -> None:
