@@ -12,12 +12,9 @@ Design, built for throughput without changing a single key or state of asynq's p
 * **Handlers run elsewhere.** Plain functions run on ``concurrency`` runner threads fed by a
   ``SimpleQueue``; ``async def`` handlers run on one asyncio loop thread (started on first use).
   A finished handler puts its outcome on the outcome queue, which is what the I/O thread blocks on.
-* **No spinning when idle.** When the served queues are empty, one waiter thread per queue blocks
-  in ``BLMOVE pending pending RIGHT RIGHT`` — it returns the moment any client, Go's included,
-  pushes a task, and moving the oldest ID to where it already is changes nothing. The waiter then
-  wakes the I/O thread, which claims through the normal script (so pause and lease are honoured).
-  A paused queue's waiter does not block on its list; every queue is re-checked every
-  ``idle_poll_interval`` (1 s) regardless, like Go's poll, so nothing depends on the wake-up alone.
+* **No spinning when idle.** When the served queues are empty, one waiter thread per queue
+  (``queuecore.server.waiter``) blocks until a task arrives and wakes the I/O thread, which claims
+  through the normal script; every queue is re-checked every ``idle_poll_interval`` regardless.
 * **A watchdog thread** ends handlers at their processing deadline (``context deadline
   exceeded``) and when the local lease runs out (the task is then left alone, as Go: another
   worker may own it; the recoverer deals with it). Cancellation from ``asynq:cancel`` arrives
@@ -62,6 +59,7 @@ from queuecore.server.config import ServerConfig
 from queuecore.server.jobs import FAST_HANDLER_SECONDS, Job, ShutdownRequeue, WorkQueue
 from queuecore.server.policy import processing_deadline, queue_order
 from queuecore.server.runners import HandlerRunners
+from queuecore.server.waiter import QueueWaiter
 
 # Older names, kept for callers that imported them from here.
 Ack = Ack
@@ -143,7 +141,16 @@ class Processor:
         self._thread("queuecore-watchdog", self._watchdog_main)
         if self.config.block_for_tasks and not burst:
             for name in self.queues:
-                self._thread(f"queuecore-waiter-{name}", self._waiter_main, name)
+                waiter = QueueWaiter(
+                    self.store,
+                    name,
+                    min(1.0, self.config.idle_poll_interval),
+                    armed=self._armed,
+                    exited=self._exited,
+                    idle=lambda q: q in self._paused or self._claims_stopped.is_set(),
+                    wake=lambda: self._outcomes.put(_WAKE),
+                )
+                self._thread(f"queuecore-waiter-{name}", waiter.run)
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop claiming; handlers get ``timeout`` (default shutdown_timeout) s, then requeue."""
@@ -595,33 +602,3 @@ class Processor:
                 log.exception("watchdog failed")
             delay = min(max(self._watch_next - self.clock.now(), 0.001), 1.0)
             self._watch_wake.wait(delay)
-
-    # -- waiters --------------------------------------------------------------------------------
-
-    def _waiter_main(self, qname: str) -> None:
-        backoff = Backoff(first=0.1, cap=5.0)
-        poll = min(1.0, self.config.idle_poll_interval)
-        while not self._exited.is_set():
-            if not self._armed.wait(1.0) or self._exited.is_set():
-                continue
-            if qname in self._paused or self._claims_stopped.is_set():
-                # A paused queue with tasks would wake us at once, forever; the loop's periodic
-                # re-check notices the unpause instead. Once claims have stopped, a wake-up
-                # would be for nothing.
-                self._exited.wait(poll)
-                continue
-            try:
-                has_tasks = self.store.wait_for_pending(qname, poll)
-                backoff.reset()
-            except (RedisUnavailableError, MalformedDataError):  # the claim logs the latter
-                self._exited.wait(backoff.next_delay())
-                continue
-            except Exception:
-                # An unexpected reply must not end the wake-ups of this queue.
-                delay = backoff.next_delay()
-                log.exception("waiter for queue %r failed; retrying in %.1fs", qname, delay)
-                self._exited.wait(delay)
-                continue
-            if has_tasks and self._armed.is_set():
-                self._armed.clear()
-                self._outcomes.put(_WAKE)
