@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.presenters.payloads import BytesKind, BytesView, compact_preview, describe_bytes
+from dashboard.payloads import BytesKind, BytesView, compact_preview, describe_bytes
 from queuecore.contrib.django import display
 
 PAYLOAD = "PAYLOAD_FORMATTERS"

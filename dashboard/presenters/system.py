@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.formatters import payload_view
+from dashboard.payloads import BytesView
 from dashboard.presenters.formatting import format_bytes
-from dashboard.presenters.payloads import BytesView
 from queuecore.inspection import RedisInfo, SchedulerEntry, ServerInfo, WorkerInfo
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from dashboard.access import ACTIONS_BY_STATE, Abilities, TaskAction
 from dashboard.formatters import payload_view, result_view
 from dashboard.links import TaskLink, task_links
-from dashboard.presenters.payloads import BytesView
+from dashboard.payloads import BytesView
 from queuecore import TaskInfo, TaskState
 from queuecore.inspection import GroupInfo, QueueInfo, WorkerInfo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dashboard.presenters.payloads import COLLAPSE_BYTES, BytesKind, describe_bytes, hex_dump
+from dashboard.payloads import COLLAPSE_BYTES, BytesKind, describe_bytes, hex_dump
 
 
 def test_json_is_pretty_printed_and_raw_text_kept() -> None:
