@@ -25,6 +25,7 @@ from dashboard.presenters.formatting import format_rate
 from dashboard.presenters.queues import overview as overview_of
 from dashboard.presenters.system import redis_view, scheduler_rows, server_rows
 from dashboard.scope import redirect
+from dashboard.views.findings import panel_of
 from queuecore import TaskState
 from queuecore.inspection import TaskPage, WorkerInfo
 
@@ -43,7 +44,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     days = settings.chart_range
     histories = {i.queue: insp.history(i.queue, days=days) for i in infos} if days > 1 else {}
     view = overview_of(infos, histories, days)
-    return render_page(request, "dashboard/overview.html", {"view": view, "ranges": CHART_RANGES})
+    # The findings come from the same queue read, and ride in the same reply (full page or poll).
+    context = {"view": view, "ranges": CHART_RANGES, "panel": panel_of(insp, queues=infos)}
+    return render_page(request, "dashboard/overview.html", context)
 
 
 @dashboard_view
