@@ -1,6 +1,7 @@
-"""The overview's Findings panel: a placeholder on the overview that loads and polls
-/findings/, each finding escaped and linked to its queue or the schedulers page, "No findings"
-when healthy, and a message in the panel (never an error reply) when health cannot be checked."""
+"""The Findings panel: rendered inside the overview's #page from the same queue read as its table
+(one overview read per request, full page or poll), and on its own at /findings/; each finding
+escaped and linked to its queue or the schedulers page, "No findings" when healthy, and a message
+in the panel (never an error reply) when health cannot be checked."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from queuecore import keys
+from queuecore.contrib.django.connection import shared_inspector
 from queuecore.messages import ServerInfo
 from queuecore.scheduler import EntryState, encode_entry
 from tests.support.factories import seed_task
@@ -56,22 +58,81 @@ def items(body: str) -> list[str]:
     return re.findall(r"<li data-rule=.*?</li>", body, re.S)
 
 
-def test_the_overview_carries_a_panel_that_loads_and_polls_the_findings(
+POLL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "page"}
+
+
+def panel_of(body: str) -> str:
+    panel = re.search(r'<section id="findings".*?</section>', body, re.S)
+    assert panel, "no findings panel"
+    return panel[0]
+
+
+def test_the_overview_renders_its_panel_at_the_top_of_the_page_without_fetching_it(
     viewer: Client, queuecore_settings: str
 ) -> None:
     body = viewer.get("/").content.decode()
-    panel = re.search(r'<section id="findings".*?</section>', body, re.S)
-    assert panel, "no findings panel on the overview"
-    assert 'hx-get="/findings/"' in panel[0]
-    assert 'hx-trigger="load, every 8s [pollAllowed()], dashboard:changed from:body"' in panel[0]
-    assert body.index('id="findings"') < body.index('id="page"')  # at the top
+    panel = panel_of(body)
+    assert "No findings." in panel
+    assert "Checking health" not in body
+    assert "hx-get" not in panel  # refreshed with #page, not on its own
+    assert body.index('id="page"') < body.index('id="findings"') < body.index("<h1>")
 
 
-def test_the_overview_poll_fragment_leaves_the_panel_alone(
-    viewer: Client, queuecore_settings: str
+def test_the_overview_poll_fragment_carries_the_refreshed_panel(
+    viewer: Client, redis_client: redis.Redis
 ) -> None:
-    body = viewer.get("/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="page").content.decode()
-    assert 'id="findings"' not in body
+    assert "No findings." in panel_of(viewer.get("/", **POLL).content.decode())
+    seed_task(redis_client, "pending", queue="lonely")
+    panel = panel_of(viewer.get("/", **POLL).content.decode())
+    (item,) = items(panel)
+    assert 'data-rule="no_consumer"' in item
+
+
+@pytest.mark.parametrize("headers", [{}, POLL], ids=["full page", "poll"])
+def test_one_overview_request_reads_the_overview_from_redis_once(
+    viewer: Client, redis_client: redis.Redis, queuecore_settings: str, monkeypatch, headers
+) -> None:
+    seed_task(redis_client, "pending", queue="lonely")
+    seed_task(redis_client, "active", queue="busy")
+    insp = shared_inspector(queuecore_settings)
+    reads = []
+    real = insp.overview
+
+    def counted(*, cheap: bool = True) -> list:
+        reads.append(cheap)
+        return real(cheap=cheap)
+
+    monkeypatch.setattr(insp, "overview", counted)
+    body = viewer.get("/", **headers).content.decode()
+    assert len(reads) == 1
+    assert 'data-rule="no_consumer"' in panel_of(body)
+
+
+def test_the_overview_panel_shows_what_findings_reports(
+    viewer: Client, redis_client: redis.Redis
+) -> None:
+    seed_task(redis_client, "pending", queue=HOSTILE)
+    seed_task(redis_client, "pending", queue="held")
+    seed_task(redis_client, "active", queue="held")
+    redis_client.set(keys.paused_key("held"), int(time.time()))
+    write_stalled_entry(redis_client)
+    alone = items(viewer.get("/findings/", **HTMX).content.decode())
+    assert len(alone) >= 3
+    for headers in ({}, POLL):
+        assert items(panel_of(viewer.get("/", **headers).content.decode())) == alone
+
+
+def test_a_findings_failure_is_said_inside_the_overview_panel(
+    viewer: Client, settings, redis_client: redis.Redis, queuecore_settings: str
+) -> None:
+    seed_task(redis_client, "pending")
+    settings.QUEUECORE = {**settings.QUEUECORE, "HEALTH": {"latency_warning": -5}}
+    for headers in ({}, POLL):
+        response = viewer.get("/", **headers)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "Health could not be checked" in panel_of(body)
+        assert 'data-queue="default"' in body  # the table is still there
 
 
 def test_a_healthy_redis_shows_only_a_small_no_findings_line(

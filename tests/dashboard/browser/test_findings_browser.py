@@ -1,5 +1,6 @@
-"""In chromium: the overview's Findings panel loads by itself, and pausing a queue from the
-overview turns its "no consumer" finding into a "paused" one without a reload."""
+"""In chromium: the overview's Findings panel comes with the page, and pausing a queue from the
+overview turns its "no consumer" finding into a "paused" one without a reload (the page's refresh
+after the action carries the panel)."""
 
 from __future__ import annotations
 
