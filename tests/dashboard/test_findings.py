@@ -75,7 +75,7 @@ def test_the_overview_renders_its_panel_at_the_top_of_the_page_without_fetching_
     assert "No findings." in panel
     assert "Checking health" not in body
     assert "hx-get" not in panel  # refreshed with #page, not on its own
-    assert body.index('id="page"') < body.index('id="findings"') < body.index("<h1>")
+    assert body.index('id="page"') < body.index('id="findings"') < body.index("<h1>Queues")
 
 
 def test_the_overview_poll_fragment_carries_the_refreshed_panel(
