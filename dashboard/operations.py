@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from dashboard.audit import Change, finish
@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 SYNC_LIMIT = 2000
 # Seconds between progress writes; far below HEARTBEAT_TIMEOUT so a working thread never looks dead.
 PROGRESS_EVERY = 0.5
+# Tries, and seconds between them, for the final record when the database is busy (SQLite locks).
+FINISH_TRIES = 5
+FINISH_RETRY_EVERY = 0.2
 
 Progress = Callable[..., None]
 Work = Callable[[Progress], int]
@@ -73,7 +76,14 @@ def _run(entry: AuditEntry, work: Work, note: Note | None = None) -> None:
         now = time.monotonic()
         if now - last >= PROGRESS_EVERY:
             last = now
-            AuditEntry.objects.filter(pk=entry.pk).update(count=done, heartbeat_at=timezone.now())
+            try:
+                AuditEntry.objects.filter(pk=entry.pk).update(
+                    count=done, heartbeat_at=timezone.now()
+                )
+            except DatabaseError as exc:
+                # A progress note is best effort: a busy database must not stop the action itself
+                # half-way; the next note, or the final record, catches up.
+                logger.warning("progress of dashboard operation %s not recorded: %s", entry.pk, exc)
 
     try:
         close_old_connections()
@@ -83,8 +93,22 @@ def _run(entry: AuditEntry, work: Work, note: Note | None = None) -> None:
         change.outcome, change.detail = Outcome.FAILED, str(exc)
     finally:
         _add_note(change, note)
-        finish(entry, change)
+        _finish_when_the_database_lets_us(entry, change)
         connection.close()
+
+
+def _finish_when_the_database_lets_us(entry: AuditEntry, change: Change) -> None:
+    for attempt in range(1, FINISH_TRIES + 1):
+        try:
+            finish(entry, change)
+            return
+        except DatabaseError as exc:
+            if attempt == FINISH_TRIES:
+                # The entry stays "running" and shows as interrupted once its heartbeat is stale.
+                logger.exception("dashboard operation %s: its result was not recorded", entry.pk)
+                return
+            logger.warning("dashboard operation %s: result not recorded yet: %s", entry.pk, exc)
+            time.sleep(FINISH_RETRY_EVERY)
 
 
 def _add_note(change: Change, note: Note | None) -> None:

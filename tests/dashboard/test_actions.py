@@ -242,3 +242,32 @@ def test_changes_need_a_csrf_token(
     token = page.cookies["csrftoken"].value
     ok = client.post(f"/queues/default/tasks/{task_id}/run", HTTP_X_CSRFTOKEN=token, **HTMX)
     assert ok.status_code == 200
+
+
+def test_a_progress_note_the_database_refuses_does_not_stop_the_background_action(
+    monkeypatch: pytest.MonkeyPatch, transactional_db: None
+) -> None:
+    # SQLite answers "database table is locked" when another connection holds the table; the
+    # action must go on and its final record still be written.
+    from django.db import OperationalError
+    from django.db.models import QuerySet
+
+    entry = AuditEntry.objects.create(action="run_all", queue="default", total=3)
+    real_update = QuerySet.update
+    refusals = iter([True])
+
+    def update_once_refused(self: QuerySet, **fields: object) -> int:
+        if next(refusals, False):
+            raise OperationalError("database table is locked: dashboard_auditentry")
+        return real_update(self, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", update_once_refused)
+
+    def work(progress: operations.Progress) -> int:
+        for done in range(1, 4):
+            progress(done)
+        return 3
+
+    operations.start_background(entry, work).join(timeout=10)
+    entry.refresh_from_db()
+    assert (entry.outcome, entry.count) == (Outcome.SUCCEEDED, 3)
