@@ -13,6 +13,7 @@ import redis
 from queuecore.clock import FrozenClock
 from queuecore.inspector import Inspector
 from queuecore.taskinfo import TaskInfo, TaskState
+from tests.go.parity import QUEUE_FIELDS
 from tests.support.asynq_fixture import CAPTURED_AT, load_into, load_json
 
 QUEUES = ("critical", "default", "low", "paused_q")
@@ -76,22 +77,7 @@ def _assert_task_matches(ours: TaskInfo, go: dict[str, Any]) -> None:
 def test_queue_info_equals_what_go_reported(inspector: Inspector, queue: str) -> None:
     go = load_json(f"inspect-{queue}.json")["queue_info"]
     info = inspector.get_queue_info(queue)
-    for name in (
-        "size",
-        "groups",
-        "pending",
-        "active",
-        "scheduled",
-        "retry",
-        "archived",
-        "completed",
-        "aggregating",
-        "processed",
-        "failed",
-        "processed_total",
-        "failed_total",
-        "paused",
-    ):
+    for name in QUEUE_FIELDS:
         assert getattr(info, name) == go[name], name
     latency_ms = info.latency / timedelta(milliseconds=1)
     assert latency_ms == pytest.approx(go["latency_ms"], abs=100)
