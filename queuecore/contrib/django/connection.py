@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from queuecore.contrib.django.conf import redis_url
@@ -29,26 +30,37 @@ _probes: dict[str, RedisStore] = {}
 _boards: dict[str, AlertBoard] = {}
 
 
+def _one_per_key[K, T](registry: dict[K, T], key: K, make: Callable[[], T]) -> T:
+    with _lock:
+        found = registry.get(key)
+        if found is None:
+            found = registry[key] = make()
+        return found
+
+
+def _bounded(url: str, timeout: float) -> RedisSettings:
+    """``url``'s settings with sockets that give up after ``timeout`` and no failover retry, so a
+    slow or dead Redis is reported at once instead of ridden out."""
+    return dataclasses.replace(
+        RedisSettings.from_url(url),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry_timeout=0.0,
+    )
+
+
 def shared_inspector(url: str | None = None) -> Inspector:
     from queuecore.inspector import Inspector
 
     url = url or redis_url()
-    with _lock:
-        found = _inspectors.get(url)
-        if found is None:
-            found = _inspectors[url] = Inspector.from_url(url)
-        return found
+    return _one_per_key(_inspectors, url, lambda: Inspector.from_url(url))
 
 
 def shared_client(url: str | None = None) -> Client:
     from queuecore.client import Client
 
     url = url or redis_url()
-    with _lock:
-        found = _clients.get(url)
-        if found is None:
-            found = _clients[url] = Client.from_url(url)
-        return found
+    return _one_per_key(_clients, url, lambda: Client.from_url(url))
 
 
 def shared_alert_board(url: str | None = None) -> AlertBoard:
@@ -56,28 +68,15 @@ def shared_alert_board(url: str | None = None) -> AlertBoard:
     from queuecore.alerts import AlertBoard
 
     url = url or redis_url()
-    with _lock:
-        found = _boards.get(url)
-        if found is None:
-            found = _boards[url] = AlertBoard.from_url(url)
-        return found
+    return _one_per_key(_boards, url, lambda: AlertBoard.from_url(url))
 
 
 def health_probe(url: str | None = None) -> RedisStore:
     """A store on its own short-timeout connection, so a slow Redis fails the probe fast."""
     url = url or redis_url()
-    with _lock:
-        found = _probes.get(url)
-        if found is None:
-            settings = dataclasses.replace(
-                RedisSettings.from_url(url),
-                socket_timeout=HEALTH_TIMEOUT_SECONDS,
-                socket_connect_timeout=HEALTH_TIMEOUT_SECONDS,
-                # Report a failing Redis at once instead of riding out a failover.
-                retry_timeout=0.0,
-            )
-            found = _probes[url] = RedisStore(settings.connect())
-        return found
+    return _one_per_key(
+        _probes, url, lambda: RedisStore(_bounded(url, HEALTH_TIMEOUT_SECONDS).connect())
+    )
 
 
 _fleet: dict[tuple[str, float], Inspector] = {}
@@ -95,14 +94,7 @@ def fleet_inspector(url: str, timeout: float) -> Inspector:
     from queuecore.inspector import Inspector
     from queuecore.rdb.inspect import InspectStore
 
-    with _lock:
-        found = _fleet.get((url, timeout))
-        if found is None:
-            settings = dataclasses.replace(
-                RedisSettings.from_url(url),
-                socket_timeout=timeout * FLEET_SOCKET_FACTOR,
-                socket_connect_timeout=timeout * FLEET_SOCKET_FACTOR,
-                retry_timeout=0.0,
-            )
-            found = _fleet[(url, timeout)] = Inspector(InspectStore(settings.connect()))
-        return found
+    bound = timeout * FLEET_SOCKET_FACTOR
+    return _one_per_key(
+        _fleet, (url, timeout), lambda: Inspector(InspectStore(_bounded(url, bound).connect()))
+    )
