@@ -58,6 +58,24 @@ class DeliveryRecord:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
+    def of(
+        cls, channel: Channel, message: AlertMessage, *, at: float, attempt: int, max_attempts: int,
+        outcome: str, error: str = "", next_at: float | None = None,
+    ) -> DeliveryRecord:  # fmt: skip
+        return cls(
+            at=at,
+            channel=channel.name,
+            message_id=message.id,
+            kind=message.kind.value,
+            title=message.title,
+            attempt=attempt,
+            max_attempts=max_attempts,
+            outcome=outcome,
+            error=error,
+            next_at=next_at,
+        )
+
+    @classmethod
     def decode(cls, text: str) -> DeliveryRecord | None:
         try:
             return cls(**json.loads(text))
@@ -91,17 +109,10 @@ def send_now(
 ) -> DeliveryRecord:
     """One attempt, no retries, recorded (the dashboard's "send a test message")."""
     delivered, error, _ = _attempt(channel, sender, message)
-    record = DeliveryRecord(
-        at=now,
-        channel=channel.name,
-        message_id=message.id,
-        kind=message.kind.value,
-        title=message.title,
-        attempt=1,
-        max_attempts=1,
-        outcome="sent" if delivered else "failed",
-        error=error,
-    )
+    record = DeliveryRecord.of(
+        channel, message, at=now, attempt=1, max_attempts=1,
+        outcome="sent" if delivered else "failed", error=error,
+    )  # fmt: skip
     _save(store, record)
     return record
 
@@ -206,18 +217,10 @@ class Outbox:
         if outcome != "retrying":
             with self._lock:
                 self._pending.remove(item)
-        record = DeliveryRecord(
-            at=now,
-            channel=channel.name,
-            message_id=message.id,
-            kind=message.kind.value,
-            title=message.title,
-            attempt=item.attempts,
-            max_attempts=channel.max_attempts,
-            outcome=outcome,
-            error=error,
-            next_at=next_at,
-        )
+        record = DeliveryRecord.of(
+            channel, message, at=now, attempt=item.attempts, max_attempts=channel.max_attempts,
+            outcome=outcome, error=error, next_at=next_at,
+        )  # fmt: skip
         _save(self._store, record)
         return record
 
